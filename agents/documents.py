@@ -784,7 +784,7 @@ _HTML_BLOCKS = frozenset(
 
 
 def _html_paragraph(acc: _Sections, buffer: list[str], state: dict[str, int]) -> Iterator[Section]:
-    text = _clean(" ".join(buffer))
+    text = _clean("".join(buffer))
     buffer.clear()
     if text:
         state["para"] += 1
@@ -821,7 +821,7 @@ def _html_walk(
         yield from _html_walk(child, outline, acc, buffer, state)
         if is_block:
             if name == "tr":
-                row = _clean(" ".join(buffer)).strip(" |").strip()
+                row = _clean("".join(buffer)).strip(" |").strip()
                 buffer.clear()
                 buffer.append(row)
             yield from _html_paragraph(acc, buffer, state)
