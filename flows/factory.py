@@ -1,0 +1,377 @@
+"""Compile a validated definition into a Prefect flow.
+
+One flow per definition: flow name = definition id, flow version = definition version
+plus content hash, one Prefect task per definition task (named by task id). The flow
+body is a small scheduler: it submits a task as soon as everything it depends on has
+completed (all ready tasks at once when ``parallel_execution`` is true, one at a time
+otherwise), evaluates routing rules as soon as the outputs they read exist, stops
+scheduling when an error policy says ``halt``, and decides the final state from the
+success criteria.
+
+Why submit lazily instead of all at once with ``wait_for``: a halted or failed branch
+must stop *new* work without leaving orphaned futures, and routing must run between
+tasks. Upstream futures are still passed as task arguments, so Prefect records the
+edges and the UI draws the graph.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefect import Flow, flow, task
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel, Field
+
+from agents import registry
+from agents.base import RunContext
+from dora.definition.loader import LoadedDefinition
+from dora.definition.models import HaltPolicy, RoutingRule, TaskDefinition, Workflow
+from dora.settings import get_settings
+from flows import progress
+from flows.graph import PRIORITY_ORDER, execution_order, parameters, upstream_of
+from flows.routing import CriterionResult, Decision, DurationWatch, Router, RunView, check_success
+from tasks import agent_task
+from tasks.policy import error_type_of, retry_options
+
+log = logging.getLogger("dora.flows")
+
+_PY_TYPES: dict[str, Any] = {
+    "file_list": list[str], "string": str, "numeric": float, "integer": int, "boolean": bool,
+    "structured_data": dict[str, Any], "document": str, "list": list[Any], "external_api": str | None,
+}
+
+
+class TaskSummary(BaseModel):
+    state: str
+    agent_id: str | None = None
+    agent_version: str | None = None
+    summary: str = ""
+    error: str | None = None
+    error_type: str | None = None
+    attempts: int = 0
+    duration_s: float | None = None
+    input_digest: str | None = None
+    output_digest: str | None = None
+    artifacts: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class WorkflowRunResult(BaseModel):
+    """What a run produced and why it ended the way it did (persisted as the flow result)."""
+
+    workflow_id: str
+    workflow_version: str
+    definition_hash: str
+    flow_run_id: str | None
+    state: str  # "completed" or "failed"
+    message: str
+    output_dir: str
+    tasks: dict[str, TaskSummary]
+    decisions: list[Decision]
+    criteria: list[CriterionResult]
+    warnings: list[str] = Field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def var_name(workflow_id: str) -> str:
+    """Module-level variable name for a definition's flow (``dora-x`` -> ``dora_x``)."""
+    name = "".join(c if c.isalnum() else "_" for c in workflow_id)
+    return f"wf_{name}" if name[0].isdigit() else name
+
+
+def _signature(workflow: Workflow) -> inspect.Signature:
+    params = []
+    for spec in parameters(workflow):
+        ann = _PY_TYPES.get(spec.type, Any)
+        if spec.required:
+            params.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, annotation=ann))
+        else:
+            default = spec.default
+            ann = ann if default is not None or spec.type == "external_api" else ann | None
+            params.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                            annotation=ann))
+    return inspect.Signature(params)
+
+
+def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
+    workflow = loaded.workflow
+    settings = get_settings()
+
+    async def run_agent_task(
+        upstream: dict[str, Any], params: dict[str, Any], context: RunContext
+    ) -> dict[str, Any]:
+        from prefect.runtime import task_run
+
+        outcome = await agent_task.execute(
+            tdef, workflow, context, params,
+            {tid: out["outputs"] for tid, out in upstream.items()},
+            attempt=int(task_run.run_count or 1),
+            use_concurrency_limits=settings.use_concurrency_limits,
+        )
+        agent_task.publish_artifacts(workflow.id, outcome)
+        return outcome.model_dump(mode="json")
+
+    run_agent_task.__name__ = run_agent_task.__qualname__ = tdef.id
+    opts = retry_options(workflow).prefect_kwargs(workflow)
+    return task(
+        run_agent_task,
+        name=tdef.id,
+        task_run_name=f"{tdef.id} [{tdef.agent}]",
+        description=tdef.name,
+        tags=["dora", f"agent:{tdef.agent}", f"priority:{tdef.config.priority}"],
+        persist_result=True,
+        **opts,
+    )
+
+
+def compile_workflow(loaded: LoadedDefinition, *, module: str = "flows.catalog") -> Flow[..., Any]:
+    """Build the Prefect flow for one definition (module-level variable in ``module``)."""
+    workflow = loaded.workflow
+    tasks = {t.id: _make_task(loaded, t) for t in workflow.tasks}
+    order = execution_order(workflow)
+    ups = {tid: upstream_of(workflow, tid) for tid in order}
+    param_names = [p.name for p in parameters(workflow)]
+    agent_facts = {name: spec.facts for name, spec in registry.available().items()}
+
+    def _run(**params: Any) -> State:
+        return _execute(loaded, tasks, order, ups, params, agent_facts)
+
+    name = var_name(workflow.id)
+    _run.__name__ = _run.__qualname__ = name
+    _run.__module__ = module
+    _run.__doc__ = workflow.description or workflow.name
+    _run.__signature__ = _signature(workflow)  # type: ignore[attr-defined]
+    _run.__annotations__ = {p: _PY_TYPES.get(s.type, Any) for p, s in
+                            zip(param_names, parameters(workflow), strict=True)}
+    return flow(
+        _run,
+        name=workflow.id,
+        version=loaded.version_label,
+        description=workflow.description or workflow.name,
+        timeout_seconds=workflow.config.timeout,
+        task_runner=ThreadPoolTaskRunner(),
+        log_prints=True,
+        persist_result=True,
+        validate_parameters=True,
+    )
+
+
+def _execute(
+    loaded: LoadedDefinition,
+    tasks: dict[str, Any],
+    order: list[str],
+    ups: dict[str, list[str]],
+    params: dict[str, Any],
+    agent_facts: dict[str, tuple[str, ...]],
+) -> State:
+    from prefect.runtime import flow_run
+
+    workflow = loaded.workflow
+    settings = get_settings()
+    run_id = str(flow_run.id) if flow_run.id else None
+    out_dir = Path(settings.reports_dir) / workflow.id / (run_id or "local")
+    context = RunContext(
+        workflow_id=workflow.id, workflow_version=workflow.version, definition_hash=loaded.content_hash,
+        flow_run_id=run_id, output_dir=out_dir,
+        provenance={"definition_path": str(loaded.path), "definition_version": workflow.version,
+                    "definition_hash": loaded.content_hash, "agents": {}},
+    )
+    view = RunView(workflow, agent_facts)
+    router = Router(view, lambda d, r: _on_decision(workflow, run_id, d, r))
+    watch = DurationWatch(router, settings.duration_check_interval_s)
+    tracker = progress.Tracker(workflow, run_id, settings.progress_artifact_interval_s)
+    summaries: dict[str, TaskSummary] = {tid: TaskSummary(state="pending") for tid in order}
+    outcomes: dict[str, dict[str, Any]] = {}
+    futures: dict[str, PrefectFuture[Any]] = {}
+    running: dict[str, PrefectFuture[Any]] = {}
+    halted: str | None = None
+    parallel = workflow.config.parallel_execution
+
+    watch.start()
+    tracker.started()
+    try:
+        pending = list(order)
+        while pending or running:
+            if halted is None:
+                ready = [t for t in pending if all(view.states.get(u) == "completed" for u in ups[t])]
+                blocked = [t for t in pending if any(view.states.get(u) in ("failed", "skipped") for u in ups[t])]
+                for tid in blocked:
+                    pending.remove(tid)
+                    _set(view, tid, "skipped")
+                    summaries[tid].state = "skipped"
+                    failed_up = [u for u in ups[tid] if view.states.get(u) in ("failed", "skipped")]
+                    summaries[tid].error = f"not run: upstream {', '.join(failed_up)} did not complete"
+                    tracker.task_done(tid, "skipped", summaries[tid].error)
+                if not parallel:
+                    ready = ready[:1] if not running else []
+                for tid in ready:
+                    pending.remove(tid)
+                    _set(view, tid, "running")
+                    tracker.task_started(tid)
+                    futures[tid] = running[tid] = tasks[tid].submit(
+                        upstream={u: futures[u] for u in ups[tid]},
+                        params={k: v for k, v in params.items()},
+                        context=context,
+                    )
+            else:
+                for tid in pending:
+                    _set(view, tid, "skipped")
+                    summaries[tid].state = "skipped"
+                    summaries[tid].error = f"not run: the workflow halted ({halted})"
+                pending.clear()
+            if not running:
+                if pending and halted is None and not any(
+                    all(view.states.get(u) == "completed" for u in ups[t]) for t in pending
+                ):
+                    break  # nothing can make progress (defensive; load-time checks prevent it)
+                continue
+            done_id, fut = _first_done(running)
+            del running[done_id]
+            fut.wait()  # sets the future's final state from the task's own result
+            state = fut.state
+            if state.is_completed():
+                out = fut.result()
+                outcomes[done_id] = out
+                summaries[done_id] = TaskSummary(
+                    state="completed", agent_id=out["agent_id"], agent_version=out["agent_version"],
+                    summary=out["summary"], attempts=out["attempt"], duration_s=out["duration_s"],
+                    input_digest=out["input_digest"], output_digest=out["output_digest"],
+                    artifacts=out["artifacts"],
+                )
+                context.provenance["agents"][done_id] = {"agent_id": out["agent_id"],
+                                                         "version": out["agent_version"]}
+                with view.lock:
+                    view.outputs[done_id] = out["outputs"]
+                _set(view, done_id, "completed")
+                tracker.task_done(done_id, "completed", out["summary"])
+            else:
+                exc = state.result(raise_on_failure=False)
+                exc = exc if isinstance(exc, BaseException) else None
+                kind = error_type_of(exc)
+                message = str(exc) if exc else (state.message or state.name)
+                summaries[done_id] = TaskSummary(
+                    state="failed", error=_clip(message), error_type=kind,
+                    attempts=_attempts(fut),
+                )
+                _set(view, done_id, "failed")
+                tracker.task_done(done_id, "failed", message)
+                policy = workflow.policy_for(kind)
+                if isinstance(policy, HaltPolicy):
+                    halted = f"task {done_id!r} failed with {kind}"
+                    _emit_halt(workflow, run_id, done_id, kind, message, policy)
+            router.check()
+    finally:
+        watch.stop()
+    router.check(final=True)
+
+    activation = view.activation()
+    criteria = check_success(workflow, activation)
+    failed_required = [c for c in criteria if c.required and not c.passed]
+    warnings = [f"optional criterion not met: {c.condition}" + (f" ({c.error})" if c.error else "")
+                for c in criteria if not c.required and not c.passed]
+    failed_tasks = [t for t, s in summaries.items() if s.state == "failed"]
+    if halted:
+        message = f"halted: {halted}"
+    elif failed_tasks:
+        message = "task(s) failed: " + ", ".join(f"{t} ({summaries[t].error_type})" for t in failed_tasks)
+    elif failed_required:
+        message = "required success criteria not met: " + "; ".join(
+            c.condition + (f" ({c.error})" if c.error else f" (read {_fmt(c.values)})") for c in failed_required)
+    else:
+        message = f"all {len(order)} tasks completed; all required success criteria met"
+    ok = not halted and not failed_tasks and not failed_required
+    result = WorkflowRunResult(
+        workflow_id=workflow.id, workflow_version=workflow.version, definition_hash=loaded.content_hash,
+        flow_run_id=run_id, state="completed" if ok else "failed", message=message,
+        output_dir=str(out_dir), tasks=summaries, decisions=router.decisions, criteria=criteria,
+        warnings=warnings, outputs={tid: o["outputs"] for tid, o in outcomes.items()},
+    )
+    progress.write_summary(result, workflow)
+    tracker.finished(result)
+    data = result.model_dump(mode="json")
+    if ok:
+        return Completed(message=message + (f"; {len(warnings)} warning(s)" if warnings else ""), data=data)
+    return Failed(message=message, data=data)
+
+
+def _set(view: RunView, tid: str, state: Any) -> None:
+    with view.lock:
+        view.states[tid] = state
+
+
+def _first_done(running: dict[str, PrefectFuture[Any]]) -> tuple[str, PrefectFuture[Any]]:
+    by_id = {id(f): tid for tid, f in running.items()}
+    for fut in as_completed(list(running.values())):
+        return by_id[id(fut)], fut
+    raise RuntimeError("no running task")  # pragma: no cover
+
+
+def _attempts(fut: PrefectFuture[Any]) -> int:
+    try:
+        from prefect import get_client
+
+        with get_client(sync_client=True) as client:
+            return int(client.read_task_run(fut.task_run_id).run_count)
+    except Exception:
+        return 0
+
+
+def _clip(text: str, n: int = 500) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _fmt(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items()) or "nothing"
+
+
+def _related(run_id: str | None) -> list[dict[str, str]]:
+    return [{"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}] if run_id else []
+
+
+def _on_decision(workflow: Workflow, run_id: str | None, decision: Decision, rule: RoutingRule) -> None:
+    from prefect.events import emit_event
+
+    who = decision.target or ",".join(decision.approvers or decision.recipients)
+    log.info("routing rule %d (%s) %s: %s read %s", decision.rule, decision.action,
+             "FIRED" if decision.fired else "not fired", decision.condition, _fmt(decision.values))
+    emit_event(
+        event=f"dora.routing.{decision.action}",
+        resource={
+            "prefect.resource.id": f"dora.workflow.{workflow.id}.rule.{decision.rule}",
+            "prefect.resource.name": f"{workflow.id} routing rule {decision.rule}",
+            "dora.workflow": workflow.id,
+            "dora.action": decision.action,
+            "dora.fired": "true" if decision.fired else "false",
+            "dora.who": who,
+        },
+        related=_related(run_id),
+        payload=decision.model_dump(mode="json"),
+    )
+
+
+def _emit_halt(workflow: Workflow, run_id: str | None, task_id: str, kind: str, message: str,
+               policy: HaltPolicy) -> None:
+    from prefect.events import emit_event
+
+    log.error("workflow %s halted: task %s failed with %s; notifying %s", workflow.id, task_id, kind,
+              ", ".join(policy.notify) or "nobody")
+    emit_event(
+        event="dora.workflow.halted",
+        resource={
+            "prefect.resource.id": f"dora.workflow.{workflow.id}",
+            "dora.workflow": workflow.id,
+            "dora.error_type": kind,
+            "dora.notify": ",".join(policy.notify),
+        },
+        related=_related(run_id),
+        payload={"task_id": task_id, "error_type": kind, "message": _clip(message), "notify": policy.notify},
+    )
+
+
+def task_priority(workflow: Workflow, tid: str) -> int:
+    return PRIORITY_ORDER[workflow.task(tid).config.priority]
+

@@ -1,0 +1,192 @@
+"""Execute one definition task: resolve inputs, pick an agent, call it, check outputs.
+
+This is the body of every compiled Prefect task. It is plain async Python with no
+Prefect imports at module level apart from artifacts, so it can be unit-tested directly
+and stays cheap to import in workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agents.base import ArtifactRef, RunContext, TaskExecution, TaskResult
+from agents.coordinator import Coordinator, default_coordinator
+from dora.definition.models import QueuePolicy, TaskDefinition, Workflow
+from dora.errors import (
+    AgentError,
+    AgentTimeoutError,
+    DataValidationError,
+    ResourceUnavailableError,
+    RunError,
+)
+from tasks.inputs import check_type, resolve_inputs
+from tasks.policy import queue_delay
+from tasks.sources import read_source
+
+
+class TaskOutcome(BaseModel):
+    """What a compiled task returns (persisted by Prefect, read by the flow and the audit)."""
+
+    task_id: str
+    agent: str
+    agent_id: str
+    agent_version: str
+    outputs: dict[str, Any]
+    summary: str = ""
+    artifacts: list[ArtifactRef] = Field(default_factory=list)
+    tables: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    attempt: int = 1
+    started_at: datetime
+    duration_s: float
+    input_digest: str
+    output_digest: str
+
+
+def digest(value: Any) -> str:
+    """sha256 over canonical JSON: the same data always gives the same digest (lineage)."""
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def _check_outputs(task: TaskDefinition, result: TaskResult, agent_id: str) -> None:
+    declared = {o.name: o.type for o in task.outputs}
+    missing = [n for n in declared if n not in result.outputs]
+    if missing:
+        raise DataValidationError(
+            f"task {task.id!r}: agent {agent_id} did not return declared output(s) {', '.join(missing)}"
+        )
+    for name, kind in declared.items():
+        check_type(kind, result.outputs[name], f"task {task.id!r} output {name!r}")
+    try:
+        json.dumps(result.outputs, default=_reject)
+    except TypeError as exc:
+        raise DataValidationError(f"task {task.id!r}: outputs must be JSON data ({exc})") from None
+
+
+def _reject(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+async def _acquire(
+    stack: AsyncExitStack, coordinator: Coordinator, task: TaskDefinition, workflow: Workflow,
+    use_limits: bool,
+) -> tuple[Any, Any]:
+    """Select an agent (and its concurrency slot); queue per policy while none is free."""
+    policy = workflow.policy_for("resource_unavailable")
+    waited = 0.0
+    attempt = 0
+    while True:
+        try:
+            agent, cfg = await coordinator.select(task.agent)
+            if use_limits and cfg.concurrency_limit:
+                from prefect.concurrency.asyncio import concurrency
+
+                try:
+                    await stack.enter_async_context(
+                        concurrency(cfg.concurrency_limit, occupy=1, timeout_seconds=30, strict=True)
+                    )
+                except TimeoutError:
+                    raise ResourceUnavailableError(
+                        f"no free slot in concurrency limit {cfg.concurrency_limit!r} for task {task.id!r}"
+                    ) from None
+            return agent, cfg
+        except ResourceUnavailableError:
+            if not isinstance(policy, QueuePolicy) or waited >= policy.max_wait_seconds:
+                raise
+            delay = min(queue_delay(policy, attempt), policy.max_wait_seconds - waited)
+            attempt += 1
+            waited += delay
+            await asyncio.sleep(delay)
+
+
+async def execute(
+    task: TaskDefinition,
+    workflow: Workflow,
+    context: RunContext,
+    params: Mapping[str, Any],
+    upstream: Mapping[str, Mapping[str, Any]],
+    *,
+    attempt: int = 1,
+    coordinator: Coordinator | None = None,
+    use_concurrency_limits: bool = False,
+) -> TaskOutcome:
+    """Run ``task`` once (one attempt); raises a typed ``RunError`` on failure."""
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    inputs = resolve_inputs(task, params, upstream, read_external=read_source)
+    coordinator = coordinator or default_coordinator()
+    async with AsyncExitStack() as stack:
+        agent, _cfg = await _acquire(stack, coordinator, task, workflow, use_concurrency_limits)
+        execution = TaskExecution(
+            task_id=task.id, task_name=task.name, agent=task.agent, inputs=inputs,
+            declared_outputs=[o.name for o in task.outputs], timeout_seconds=task.config.timeout,
+            attempt=attempt, context=context,
+        )
+        try:
+            coro = asyncio.to_thread(asyncio.run, agent.execute_task(execution))
+            result = await asyncio.wait_for(coro, timeout=task.config.timeout)
+        except TimeoutError:
+            raise AgentTimeoutError(
+                f"task {task.id!r}: agent {agent.agent_id} did not finish within {task.config.timeout}s "
+                f"(attempt {attempt})"
+            ) from None
+        except RunError:
+            raise
+        except ValidationError as exc:
+            first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+            loc = ".".join(str(p) for p in first["loc"])
+            raise DataValidationError(
+                f"task {task.id!r}: agent {agent.agent_id} rejected its input: {loc}: {first['msg']}"
+            ) from None
+        except Exception as exc:
+            raise AgentError(f"task {task.id!r}: agent {agent.agent_id} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(result, TaskResult):
+        raise DataValidationError(f"task {task.id!r}: agent {agent.agent_id} returned {type(result).__name__}, not TaskResult")
+    _check_outputs(task, result, agent.agent_id)
+    return TaskOutcome(
+        task_id=task.id, agent=task.agent, agent_id=agent.agent_id,
+        agent_version=getattr(agent, "version", "unknown"), outputs=result.outputs,
+        summary=result.summary, artifacts=result.artifacts, tables=result.tables,
+        attempt=attempt, started_at=started, duration_s=time.perf_counter() - t0,
+        input_digest=digest(inputs), output_digest=digest(result.outputs),
+    )
+
+
+_KEY = re.compile(r"[^a-z0-9-]+")
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect artifact keys: lowercase letters, digits and dashes only."""
+    return _KEY.sub("-", "-".join(parts).lower()).strip("-")[:120]
+
+
+def publish_artifacts(workflow_id: str, outcome: TaskOutcome) -> None:
+    """Tables and file links an agent produced, attached to the current task run."""
+    if not outcome.tables and not outcome.artifacts:
+        return
+    from prefect.artifacts import create_link_artifact, create_table_artifact
+
+    for name, rows in outcome.tables.items():
+        if rows:
+            create_table_artifact(
+                table=rows, key=artifact_key(workflow_id, outcome.task_id, name),
+                description=f"{name} from task {outcome.task_id} ({outcome.agent_id})",
+            )
+    for ref in outcome.artifacts:
+        uri = Path(ref.path).resolve().as_uri()
+        create_link_artifact(
+            link=uri, link_text=Path(ref.path).name,
+            key=artifact_key(workflow_id, outcome.task_id, ref.kind),
+            description=ref.description or f"{ref.kind} from task {outcome.task_id}",
+        )
