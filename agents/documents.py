@@ -602,18 +602,40 @@ def _pdf_location(page: int, heading: str | None) -> str:
     return f"p. {page}, § {heading}" if heading else f"p. {page}"
 
 
+_PAGE_MARK = re.compile(
+    r"^(?:.{0,80}\b(?:page|seite|p\.)\s*\d+(?:\s*(?:of|von|/)\s*\d+)?\b.{0,40}"
+    r"|[-–\s]*\d{1,4}[-–\s]*|\d{1,4}\s*/\s*\d{1,4})$",
+    re.IGNORECASE,
+)
+
+
+def _strip_page_marks(lines: list[str]) -> list[str]:
+    """Drop a running header/footer line that carries the page number ("Page 2 of 5", "- 3 -").
+
+    Only the first and last line of a page are candidates: body text that mentions a
+    page ("see page 4 of the contract") sits in between and is kept.
+    """
+    if lines and _PAGE_MARK.match(lines[-1]):
+        lines = lines[:-1]
+    if lines and _PAGE_MARK.match(lines[0]):
+        lines = lines[1:]
+    return lines
+
+
 def _pdf_page(acc: _Sections, page_no: int, text: str) -> Iterator[Section]:
     """Split one page's text layer into headed sections and rebuilt paragraphs.
 
     A text layer has lines, not paragraphs: wrapped lines are joined with spaces (so
     "access rights" split across a line break still matches), and a paragraph ends
-    after a short line that ends a sentence, or before a bullet.
+    after a short line that ends a sentence, or before a bullet. Consecutive all-caps
+    heading lines are one wrapped title, not several empty sections.
     """
-    lines = [ln for ln in _clean(text).split("\n") if ln]
+    lines = _strip_page_marks([ln for ln in _clean(text).split("\n") if ln])
     if not lines:
         return
     full = max(len(ln) for ln in lines)
     para: list[str] = []
+    caps_title: str | None = None
 
     def emit() -> Iterator[Section]:
         if para:
@@ -623,8 +645,12 @@ def _pdf_page(acc: _Sections, page_no: int, text: str) -> Iterator[Section]:
     for line in lines:
         if _looks_like_heading(line):
             yield from emit()
-            yield from acc.heading(line, _pdf_location(page_no, line), page_no)
+            unnumbered = _explicit_number(line) is None
+            heading = f"{caps_title} {line}" if caps_title is not None and unnumbered else line
+            caps_title = heading if unnumbered else None
+            yield from acc.heading(heading, _pdf_location(page_no, heading), page_no)
             continue
+        caps_title = None
         if para and _BULLET.match(line):
             yield from emit()
         para.append(line)

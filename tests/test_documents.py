@@ -46,11 +46,23 @@ def _pdf_para(pdf: FPDF, text: str) -> None:
     pdf.ln(2)
 
 
+class _FooterPDF(FPDF):
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", "", 8)
+        self.cell(0, 5, f"Nordhafen Bank AG - Internal - Page {self.page_no()} of {{nb}}")
+
+
 def write_policy_pdf(path: Path) -> Path:
-    """Three pages: headings on pages 1 and 2, page 3 continues the last heading."""
-    pdf = FPDF()
+    """Three pages: a wrapped title, headings on pages 1 and 2, page 3 continues the last
+    heading, and a "Page n of m" footer on every page."""
+    pdf = _FooterPDF()
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
+    _pdf_heading(pdf, "NORDHAFEN BANK AG")
+    _pdf_heading(pdf, "ICT ACCESS MANAGEMENT")
+    _pdf_heading(pdf, "POLICY")
+    _pdf_para(pdf, "Version 1.0, approved by the Management Board.")
     _pdf_heading(pdf, "1 Purpose and scope")
     _pdf_para(pdf, "This policy applies to all staff of Nordhafen Bank AG.")
     _pdf_heading(pdf, "2 Governance")
@@ -153,6 +165,11 @@ def test_pdf_pages_headings_and_locations(tmp_path: Path) -> None:
     path = write_policy_pdf(tmp_path / "policy.pdf")
     sections = list(iter_sections(path))
     by_loc = {s.location: s for s in sections}
+
+    # the title wrapped over three lines is one heading; page footers are not text
+    title = by_loc["p. 1, § NORDHAFEN BANK AG ICT ACCESS MANAGEMENT POLICY"]
+    assert title.text == "Version 1.0, approved by the Management Board."
+    assert not any("Page " in s.text for s in sections)
 
     assert by_loc["p. 1, § 1 Purpose and scope"].page == 1
     assert "all staff" in by_loc["p. 1, § 1 Purpose and scope"].text
