@@ -410,7 +410,7 @@ def summary_lines(view: Mapping[str, Any], data: ReportInputs) -> list[str]:
     critical = [g for g in data.gaps.gaps if g.critical]
     if critical:
         lines.append(
-            "Critical gaps: " + "; ".join(f"{g.reference} ({g.title})" for g in critical) + "."
+            f"Critical gaps ({len(critical)}): " + ", ".join(g.reference for g in critical) + "."
         )
     else:
         lines.append("There are no critical gaps.")
@@ -515,7 +515,16 @@ def gantt_chart(data: ReportInputs, path: Path) -> Path:
         for m in data.timeline.milestones if data.timeline else []:
             x = (m.due - origin).days + 1
             ax.axvline(x, color="#1f4e79", linestyle="--", linewidth=0.8)
-            ax.text(x, -0.8, m.name, rotation=0, fontsize=6, ha="right", color="#1f4e79")
+            ax.text(
+                x,
+                len(actions) - 0.6,
+                f" {m.name}",
+                rotation=90,
+                fontsize=6.5,
+                ha="right",
+                va="bottom",
+                color="#1f4e79",
+            )
         ax.invert_yaxis()
         ax.set_xlabel(f"calendar days from {origin.isoformat()}")
     ax.set_title("Remediation timeline (outlined: critical path)", fontsize=10)
