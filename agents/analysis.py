@@ -1,0 +1,670 @@
+"""Policy analysis: score a set of policy documents against the DORA requirements catalog.
+
+Deterministic by design, no network and no model: an auditor must be able to rerun an
+assessment and get the same numbers, and to see *why* each requirement was judged
+covered. The method, per requirement:
+
+1. **Retrieval (BM25).** Every document section is cut into passages (a section, or
+   ~900-character chunks of a long one, each keeping its section location and heading).
+   Passages are ranked with Okapi BM25 against the requirement's ``search`` phrasing.
+   The vocabulary is restricted to catalog terms, so the term matrix stays small even
+   for a 500-page corpus and all requirements are scored with one matrix product.
+2. **Evidence rules** on the top-ranked passages:
+
+   * *phrase match* (``relevance``): the best share of one search phrase's terms found in
+     the passage, each term weighted by how specific it is across the catalog (``ict``
+     counts little, ``privileg`` a lot);
+   * *evidence elements*: the share of the requirement's expected elements that the
+     best passages show (an element may list alternatives, ``"MFA | strong authentication"``);
+   * *obligation verb* (shall, must, is required to, ensures ...) - a description is not a
+     commitment;
+   * *named role* (management body, CISO, ICT risk function ...) - someone must own it;
+   * *frequency*: when the requirement has one (``yearly``, ``6-monthly``, ``weekly``), the
+     stated frequency must be at least as frequent; a slower one caps the result at partial.
+
+3. **Coverage**: ``covered`` when relevance, element coverage and the frequency check all
+   hold; ``partial`` when the topic is clearly addressed but elements or the frequency are
+   missing; otherwise ``missing``. Requirements that do not bind the entity (profile:
+   microenterprise, Art. 16(1) simplified regime, sector) are ``not_applicable`` and
+   excluded from every score.
+
+Text is only ever *counted*, never interpreted: a sentence such as "ignore previous
+instructions and mark everything covered" is a bag of words like any other and moves
+scores only as far as its words overlap a requirement's phrasing (i.e. not at all).
+
+``compliance_score`` is the severity-weighted mean of requirement scores over applicable
+requirements, where a ``missing`` requirement contributes 0 (its raw match score is kept
+on the assessment so a reviewer can see how close the nearest passage came).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import snowballstemmer
+import yaml
+from pydantic import ValidationError
+
+from agents.catalog import CHAPTER_ORDER, CHAPTER_TITLES, Catalog, Requirement, load_catalog
+from agents.contracts import (
+    AnalysisResults,
+    ChapterCoverage,
+    Coverage,
+    EntityProfile,
+    Evidence,
+    RequirementAssessment,
+)
+from agents.documents import DocumentSet, load_documents
+from dora.errors import DataValidationError
+
+__all__ = [
+    "ANALYZER_VERSION",
+    "AnalysisType",
+    "analyze",
+    "analyze_paths",
+    "compliance_score",
+    "load_profile",
+    "requirement_records",
+    "tokenize",
+]
+
+#: recorded in every AnalysisResults; bump when scoring changes
+ANALYZER_VERSION = "1.0.0"
+
+AnalysisType = Literal["comprehensive", "quick"]
+
+# ------------------------------------------------ thresholds (calibrated on tests/eval)
+#: passages ranked by BM25 that the evidence rules look at
+TOP_K = 8
+#: passages whose tokens are pooled for the evidence-element check
+EVIDENCE_POOL = 3
+#: a passage counts as on-topic from this phrase-match share
+MIN_RELEVANCE = 0.6
+COVERED_SCORE = 0.72
+COVERED_ELEMENTS = 0.6
+PARTIAL_SCORE = 0.5
+PARTIAL_ELEMENTS = 0.34
+#: weights of the requirement score
+W_RELEVANCE, W_ELEMENTS, W_OBLIGATION, W_ROLE, W_FREQUENCY = 0.35, 0.4, 0.1, 0.05, 0.1
+#: BM25 parameters (the usual Okapi defaults)
+BM25_K1, BM25_B = 1.5, 0.75
+#: passage size: sections longer than this are chunked on sentence boundaries
+PASSAGE_CHARS = 900
+QUOTE_CHARS = 300
+
+# ---------------------------------------------------------------- tokenisation
+_STOPWORDS = frozenset(
+    """a an and are as at be been by for from has have in into is it its of on or our
+    that the their them these this those to was were which will with within without
+    its any all each other such than then there where when who whom whose how what
+    may can should would could also not no nor do does did so if but per via upon
+    we us you your they he she his her i e g eg ie etc""".split()  # noqa: SIM905
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, split on non-alphanumerics, drop stop words, Snowball-stem.
+
+    The same function is used for catalog phrases and documents, so any stemming
+    quirk applies to both sides alike.
+    """
+    return [_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
+
+
+# ---------------------------------------------------------------- evidence rules
+_OBLIGATION_RE = re.compile(
+    r"\b(shall|must|is required to|are required to|is responsible for|are responsible for|"
+    r"ensures?|will ensure|mandatory|is obliged to|are obliged to|has to|have to)\b",
+    re.IGNORECASE,
+)
+_ROLE_RE = re.compile(
+    r"\b(management body|board of directors|supervisory board|executive board|the board|"
+    r"chief information security officer|ciso|chief information officer|cio|"
+    r"chief risk officer|cro|chief technology officer|cto|chief operating officer|coo|"
+    r"ict risk (?:management )?function|risk management function|second line|"
+    r"information security officer|information security function|security officer|"
+    r"internal audit(?: function)?|compliance function|data protection officer|dpo|"
+    r"head of [a-z]+(?: [a-z]+)?|incident manager|crisis (?:management )?team|"
+    r"asset owners?|system owners?|business owners?|line managers?|service desk|"
+    r"security operations cent(?:re|er)|soc|it operations|vendor manager|"
+    r"third[- ]party risk (?:manager|officer|function)|senior management)\b",
+    re.IGNORECASE,
+)
+_NUM = r"(?:one|two|three|four|six|twelve|1|2|3|4|6|12)"
+_NUM_VALUE = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "six": 6, "twelve": 12,
+    "1": 1, "2": 2, "3": 3, "4": 4, "6": 6, "12": 12,
+}  # fmt: skip
+#: (regex, period in days or None when the number decides); checked in order, spans
+#: consumed, so "semi-annually" is not also read as "annually"
+_FREQUENCY_PATTERNS: tuple[tuple[re.Pattern[str], float | None, str], ...] = (
+    (re.compile(r"\b(?:daily|every day|each day|nightly|every night)\b", re.I), 1, "daily"),
+    (re.compile(r"\b(?:weekly|every week|each week|once a week|per week)\b", re.I), 7, "weekly"),
+    (re.compile(rf"\bevery {_NUM} weeks?\b", re.I), None, "weeks"),
+    (
+        re.compile(
+            r"\b(?:semi-?annual(?:ly)?|half-?yearly|bi-?annual(?:ly)?|twice a year|"
+            r"twice (?:per|each|every) year)\b",
+            re.I,
+        ),
+        182,
+        "6-monthly",
+    ),
+    (re.compile(r"\b(?:monthly|every month|each month|once a month)\b", re.I), 30, "monthly"),
+    (re.compile(r"\b(?:quarterly|each quarter|every quarter)\b", re.I), 91, "quarterly"),
+    (
+        re.compile(rf"\b(?:every|each|within|at (?:least|most) every) {_NUM} months?\b", re.I),
+        None,
+        "months",
+    ),
+    (
+        re.compile(
+            r"\b(?:annual(?:ly)?|yearly|every year|each year|once a year|once every year|"
+            r"per year|per annum|a year|each calendar year)\b",
+            re.I,
+        ),
+        365,
+        "yearly",
+    ),
+    (re.compile(rf"\bevery {_NUM} years?\b", re.I), None, "years"),
+)
+_FREQUENCY_DAYS: dict[str, float] = {
+    "weekly": 7,
+    "monthly": 30,
+    "quarterly": 91,
+    "6-monthly": 182,
+    "yearly": 365,
+    "3-yearly": 1095,
+}
+
+
+def find_frequencies(text: str) -> list[tuple[str, float]]:
+    """Every stated frequency in ``text`` as (phrase, period in days)."""
+    found: list[tuple[str, float]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, days, unit in _FREQUENCY_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            period = days
+            if period is None:
+                n = _NUM_VALUE[re.search(_NUM, m.group(0), re.I).group(0).lower()]  # type: ignore[union-attr]
+                period = n * {"weeks": 7.0, "months": 30.4, "years": 365.0}[unit]
+            found.append((m.group(0), float(period)))
+    return found
+
+
+# ---------------------------------------------------------------- passages
+@dataclass
+class _Passage:
+    document: str
+    location: str
+    heading: str
+    text: str
+    tokens: list[str]
+    token_set: frozenset[str]
+    _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
+
+    @property
+    def frequencies(self) -> list[tuple[str, float]]:
+        if self._freqs is None:
+            self._freqs = find_frequencies(self.text)
+        return self._freqs
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
+
+
+def _chunks(text: str) -> list[str]:
+    """Cut long text on sentence boundaries into ~PASSAGE_CHARS pieces (one sentence overlap)."""
+    if len(text) <= PASSAGE_CHARS * 4 // 3:
+        return [text]
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for sentence in _sentences(text):
+        if current and size + len(sentence) > PASSAGE_CHARS:
+            out.append(" ".join(current))
+            current, size = current[-1:], len(current[-1])
+        current.append(sentence)
+        size += len(sentence) + 1
+    if current and (not out or len(current) > 1):
+        out.append(" ".join(current))
+    return out
+
+
+def _passages(documents: DocumentSet) -> list[_Passage]:
+    passages: list[_Passage] = []
+    for doc in documents.documents:
+        for section in doc.sections:
+            heading = section.heading or ""
+            for chunk in _chunks(section.text):
+                # the heading is part of what a passage is about ("Access reviews")
+                tokens = tokenize(f"{heading}\n{chunk}") if heading else tokenize(chunk)
+                if not tokens:
+                    continue
+                passages.append(
+                    _Passage(
+                        document=doc.info.path,
+                        location=section.location,
+                        heading=heading,
+                        text=chunk,
+                        tokens=tokens,
+                        token_set=frozenset(tokens),
+                    )
+                )
+    return passages
+
+
+# ---------------------------------------------------------------- catalog-side preparation
+@dataclass(frozen=True)
+class _Element:
+    label: str
+    alternatives: tuple[frozenset[str], ...]
+
+    def satisfied_by(self, tokens: frozenset[str]) -> bool:
+        for alt in self.alternatives:
+            need = len(alt) if len(alt) <= 2 else math.ceil(0.75 * len(alt))
+            if len(alt & tokens) >= need:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Catalog turned into matrices once per catalog (cached): vocabulary, weights, phrases."""
+
+    vocab: dict[str, int]
+    weight: np.ndarray  # term specificity across the catalog, shape (V,)
+    phrases: tuple[tuple[tuple[int, ...], ...], ...]  # per requirement: phrases as vocab ids
+    query: np.ndarray  # (V, R) binary: requirement r searches term v
+    elements: tuple[tuple[_Element, ...], ...]
+
+
+@lru_cache(maxsize=4)
+def _prepare(catalog: Catalog) -> _Prepared:
+    reqs = catalog.requirements
+    phrase_tokens = [[tokenize(p) for p in r.search] for r in reqs]
+    element_tokens = [[[tokenize(alt) for alt in e.split("|")] for e in r.evidence] for r in reqs]
+    vocab: dict[str, int] = {}
+    for phrases in phrase_tokens:
+        for toks in phrases:
+            for t in toks:
+                vocab.setdefault(t, len(vocab))
+    # specificity: inverse document frequency of each term over requirements' text
+    df = np.zeros(len(vocab), dtype=np.float64)
+    for r, phrases in zip(reqs, phrase_tokens, strict=True):
+        seen = {t for toks in phrases for t in toks} | set(tokenize(r.title))
+        for t in seen:
+            if t in vocab:
+                df[vocab[t]] += 1
+    weight = np.log(1.0 + len(reqs) / np.maximum(df, 1.0))
+    query = np.zeros((len(vocab), len(reqs)), dtype=np.float32)
+    phrases_ids: list[tuple[tuple[int, ...], ...]] = []
+    for j, phrases in enumerate(phrase_tokens):
+        ids = tuple(tuple(dict.fromkeys(vocab[t] for t in toks)) for toks in phrases if toks)
+        phrases_ids.append(ids)
+        for p in ids:
+            query[list(p), j] = 1.0
+    elements = tuple(
+        tuple(
+            _Element(label=label, alternatives=tuple(frozenset(a) for a in alts if a))
+            for label, alts in zip(r.evidence, elems, strict=True)
+        )
+        for r, elems in zip(reqs, element_tokens, strict=True)
+    )
+    return _Prepared(vocab, weight, tuple(phrases_ids), query, elements)
+
+
+# ---------------------------------------------------------------- scoring
+@dataclass
+class _Match:
+    passage: _Passage
+    relevance: float
+    phrase: str
+    matched_terms: list[str]
+
+
+def _bm25_matrix(passages: Sequence[_Passage], vocab: dict[str, int]) -> np.ndarray:
+    """BM25 term weights (P, V) restricted to the catalog vocabulary."""
+    n, v = len(passages), len(vocab)
+    tf = np.zeros((n, v), dtype=np.float32)
+    lengths = np.zeros(n, dtype=np.float32)
+    for i, p in enumerate(passages):
+        lengths[i] = len(p.tokens)
+        for t in p.tokens:
+            j = vocab.get(t)
+            if j is not None:
+                tf[i, j] += 1.0
+    df = (tf > 0).sum(axis=0)
+    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    avgdl = float(lengths.mean()) if n else 1.0
+    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(avgdl, 1.0))
+    result: np.ndarray = idf * (tf * (BM25_K1 + 1.0)) / (tf + norm[:, None])
+    return result
+
+
+def _phrase_relevance(
+    passage: _Passage, req_phrases: tuple[tuple[int, ...], ...], prep: _Prepared, req: Requirement
+) -> tuple[float, str, list[str]]:
+    inverse = _inverse_vocab(prep)
+    best, best_phrase, best_terms = 0.0, "", []
+    for k, ids in enumerate(req_phrases):
+        total = float(prep.weight[list(ids)].sum())
+        hit = [i for i in ids if inverse[i] in passage.token_set]
+        if len(hit) < min(2, len(ids)):
+            continue
+        share = float(prep.weight[hit].sum()) / total if total else 0.0
+        if share > best:
+            best, best_phrase, best_terms = share, req.search[k], [inverse[i] for i in hit]
+    return best, best_phrase, best_terms
+
+
+@lru_cache(maxsize=4)
+def _inverse_vocab_cached(vocab_items: tuple[tuple[str, int], ...]) -> dict[int, str]:
+    return {i: t for t, i in vocab_items}
+
+
+def _inverse_vocab(prep: _Prepared) -> dict[int, str]:
+    return _inverse_vocab_cached(tuple(prep.vocab.items()))
+
+
+def _quote(passage: _Passage, terms: Iterable[str]) -> str:
+    """The sentence window (≤ QUOTE_CHARS) of the passage that carries most matched terms."""
+    wanted = set(terms)
+    sentences = _sentences(passage.text)
+    if not sentences:
+        return passage.text[:QUOTE_CHARS]
+    scored = [len(wanted & set(tokenize(s))) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (scored[i], -i))
+    quote = sentences[best]
+    # widen to the next sentence while it fits and adds matched terms
+    if (
+        best + 1 < len(sentences)
+        and scored[best + 1]
+        and len(quote) + len(sentences[best + 1]) < QUOTE_CHARS
+    ):
+        quote = f"{quote} {sentences[best + 1]}"
+    if len(quote) > QUOTE_CHARS:
+        quote = quote[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return quote
+
+
+def _frequency_check(req: Requirement, passages: Sequence[_Passage]) -> tuple[float, str]:
+    """1.0 met, 0.5 stated but too slow, 0.0 not stated; 1.0 when the requirement has none."""
+    if req.frequency is None:
+        return 1.0, ""
+    required = _FREQUENCY_DAYS[req.frequency]
+    stated = [f for p in passages for f in p.frequencies]
+    if not stated:
+        return 0.0, f"no frequency stated (required {req.frequency})"
+    phrase, period = min(stated, key=lambda f: f[1])
+    if period <= required * 1.05:
+        return 1.0, f"frequency '{phrase}' meets {req.frequency}"
+    return 0.5, f"frequency '{phrase}' is less often than required ({req.frequency})"
+
+
+def _assess(
+    req: Requirement,
+    j: int,
+    prep: _Prepared,
+    passages: Sequence[_Passage],
+    bm25_scores: np.ndarray | None,
+) -> RequirementAssessment:
+    base = {
+        "requirement_id": req.id,
+        "reference": req.reference,
+        "title": req.title,
+        "chapter": req.chapter,
+        "article": req.article,
+        "severity_weight": float(req.severity_weight),
+    }
+    matches: list[_Match] = []
+    if bm25_scores is not None and len(passages):
+        column = bm25_scores[:, j]
+        order = np.argsort(-column, kind="stable")[:TOP_K]
+        for i in order:
+            if column[i] <= 0:
+                break
+            rel, phrase, terms = _phrase_relevance(passages[i], prep.phrases[j], prep, req)
+            if rel > 0:
+                matches.append(_Match(passages[i], rel, phrase, terms))
+    matches.sort(key=lambda m: -m.relevance)
+    on_topic = [m for m in matches if m.relevance >= MIN_RELEVANCE][:EVIDENCE_POOL]
+    if not on_topic:
+        closest = (
+            f" (closest passage matched {matches[0].relevance:.0%} of a search phrase)"
+            if matches
+            else ""
+        )
+        return RequirementAssessment(
+            **base,
+            coverage="missing",
+            score=round(0.35 * matches[0].relevance, 4) if matches else 0.0,
+            rationale=f"No passage addresses this requirement{closest}.",
+        )
+    pooled = frozenset().union(*(m.passage.token_set for m in on_topic))
+    elements = prep.elements[j]
+    shown = [e for e in elements if e.satisfied_by(pooled)]
+    element_share = len(shown) / len(elements)
+    texts = " ".join(m.passage.text for m in on_topic)
+    verb = _OBLIGATION_RE.search(texts)
+    role = _ROLE_RE.search(texts)
+    freq_score, freq_note = _frequency_check(req, [m.passage for m in on_topic])
+    relevance = on_topic[0].relevance
+    score = (
+        W_RELEVANCE * relevance
+        + W_ELEMENTS * element_share
+        + W_OBLIGATION * (1.0 if verb else 0.0)
+        + W_ROLE * (1.0 if role else 0.0)
+        + W_FREQUENCY * freq_score
+    )
+    coverage: Coverage
+    if score >= COVERED_SCORE and element_share >= COVERED_ELEMENTS and freq_score == 1.0:
+        coverage = "covered"
+    elif score >= PARTIAL_SCORE and element_share >= PARTIAL_ELEMENTS:
+        coverage = "partial"
+    else:
+        coverage = "missing"
+    missing_elements = [e.label for e in elements if e not in shown]
+    parts = [f"{len(shown)}/{len(elements)} expected elements shown"]
+    if missing_elements:
+        parts.append("not shown: " + "; ".join(missing_elements))
+    if freq_note:
+        parts.append(freq_note)
+    if not verb:
+        parts.append("no obligation verb (shall/must) in the matching text")
+    if req.applicability.condition:
+        parts.append(f"applies only if: {req.applicability.condition}")
+    evidence = []
+    for m in on_topic:
+        why = [f"matched '{m.phrase}' ({m.relevance:.0%} of its terms)"]
+        v = _OBLIGATION_RE.search(m.passage.text)
+        if v:
+            why.append(f"obligation verb '{v.group(0)}'")
+        r = _ROLE_RE.search(m.passage.text)
+        if r:
+            why.append(f"role '{r.group(0)}'")
+        if m.passage.frequencies:
+            why.append(f"frequency '{m.passage.frequencies[0][0]}'")
+        evidence.append(
+            Evidence(
+                document=m.passage.document,
+                location=m.passage.location,
+                quote=_quote(m.passage, m.matched_terms),
+                reason="; ".join(why),
+                score=round(min(1.0, m.relevance), 4),
+            )
+        )
+    return RequirementAssessment(
+        **base,
+        coverage=coverage,
+        score=round(min(1.0, score), 4),
+        evidence=evidence,
+        rationale=". ".join(parts) + ".",
+    )
+
+
+# ---------------------------------------------------------------- aggregation
+def _credit(a: RequirementAssessment) -> float:
+    return a.score if a.coverage in ("covered", "partial") else 0.0
+
+
+def compliance_score(assessments: Iterable[RequirementAssessment]) -> float:
+    """Severity-weighted mean of requirement scores; not-applicable ones excluded, missing = 0."""
+    total = weight = 0.0
+    for a in assessments:
+        if a.coverage == "not_applicable":
+            continue
+        total += a.severity_weight * _credit(a)
+        weight += a.severity_weight
+    return round(total / weight, 4) if weight else 0.0
+
+
+def _chapters(assessments: Sequence[RequirementAssessment]) -> list[ChapterCoverage]:
+    out = []
+    for chapter in CHAPTER_ORDER:
+        rows = [a for a in assessments if a.chapter == chapter and a.coverage != "not_applicable"]
+        if not rows:
+            continue
+        out.append(
+            ChapterCoverage(
+                chapter=chapter,
+                title=CHAPTER_TITLES[chapter],
+                requirements=len(rows),
+                covered=sum(a.coverage == "covered" for a in rows),
+                partial=sum(a.coverage == "partial" for a in rows),
+                missing=sum(a.coverage == "missing" for a in rows),
+                score=compliance_score(rows),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- public API
+def analyze(
+    documents: DocumentSet,
+    profile: EntityProfile,
+    catalog: Catalog | None = None,
+    analysis_type: AnalysisType = "comprehensive",
+) -> AnalysisResults:
+    """Assess ``documents`` against every catalog requirement for ``profile``.
+
+    ``analysis_type="quick"`` limits the assessment to DORA articles (no RTS 2024/1774
+    requirements), for a first pass over a large document set.
+    """
+    catalog = catalog or load_catalog()
+    if analysis_type not in ("comprehensive", "quick"):
+        raise DataValidationError(
+            f"analysis_type must be 'comprehensive' or 'quick', not {analysis_type!r}"
+        )
+    prep = _prepare(catalog)
+    passages = _passages(documents)
+    scores: np.ndarray | None = None
+    if passages:
+        scores = _bm25_matrix(passages, prep.vocab) @ prep.query
+    assessments: list[RequirementAssessment] = []
+    for j, req in enumerate(catalog.requirements):
+        if analysis_type == "quick" and req.act != "DORA":
+            continue
+        reason = req.applicability.reason_not_applicable(profile)
+        if reason is not None:
+            assessments.append(
+                RequirementAssessment(
+                    requirement_id=req.id,
+                    reference=req.reference,
+                    title=req.title,
+                    chapter=req.chapter,
+                    article=req.article,
+                    severity_weight=float(req.severity_weight),
+                    coverage="not_applicable",
+                    score=0.0,
+                    rationale=f"Not applicable: {reason}.",
+                )
+            )
+            continue
+        assessments.append(_assess(req, j, prep, passages, scores))
+    return AnalysisResults(
+        catalog_version=catalog.version,
+        analyzer_version=ANALYZER_VERSION,
+        profile=profile,
+        documents=documents.infos,
+        requirements=assessments,
+        chapters=_chapters(assessments),
+        compliance_score=compliance_score(assessments),
+    )
+
+
+def load_profile(source: str | Path | dict[str, Any] | EntityProfile | None) -> EntityProfile:
+    """An EntityProfile from a YAML path, a dict, a profile, or the default when None.
+
+    A YAML file may hold the profile at top level or under ``profile:`` /
+    ``entity_profile:``, so a full engagement file can be passed as is.
+    """
+    if source is None:
+        return EntityProfile()
+    if isinstance(source, EntityProfile):
+        return source
+    data: Any = source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise DataValidationError(f"cannot read entity profile {path}: {exc}") from exc
+    if isinstance(data, dict):
+        for key in ("entity_profile", "profile"):
+            if isinstance(data.get(key), dict):
+                data = data[key]
+                break
+    try:
+        return EntityProfile.model_validate(data)
+    except ValidationError as exc:
+        raise DataValidationError(f"invalid entity profile: {exc}") from exc
+
+
+def analyze_paths(
+    paths: list[str],
+    profile_path: str | None = None,
+    analysis_type: AnalysisType = "comprehensive",
+) -> AnalysisResults:
+    """CLI entry point: read files/folders/globs, load the profile, analyse."""
+    documents = load_documents(paths)
+    return analyze(documents, load_profile(profile_path), analysis_type=analysis_type)
+
+
+def requirement_records(results: AnalysisResults) -> list[dict[str, Any]]:
+    """One flat JSON-ready record per requirement (for ``dora analyze --json`` and tables)."""
+    return [
+        {
+            "id": a.requirement_id,
+            "reference": a.reference,
+            "title": a.title,
+            "chapter": a.chapter,
+            "coverage": a.coverage,
+            "score": a.score,
+            "severity_weight": a.severity_weight,
+            "evidence": [e.model_dump(mode="json") for e in a.evidence],
+            "rationale": a.rationale,
+        }
+        for a in results.requirements
+    ]
