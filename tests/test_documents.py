@@ -508,3 +508,63 @@ def test_resolve_names_every_spec_that_matches_nothing(tree: Path) -> None:
     (tree / "empty").mkdir()
     with pytest.raises(DataValidationError, match="'empty'"):
         load_documents(["empty"], base=tree)
+
+
+# ---------------------------------------------------------------- the sample policy set
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_sample_policy_set_reads_cleanly() -> None:
+    """The committed samples are what the main workflow reads: all must ingest, in 5 formats."""
+    result = load_documents([EXAMPLES / "policies"])
+    assert result.findings == []
+    formats = [d.info.format for d in result.documents]
+    for fmt, minimum in {"markdown": 2, "docx": 2, "pdf": 2, "html": 1, "text": 1}.items():
+        assert formats.count(fmt) >= minimum, (fmt, formats)
+    for doc in result.documents:
+        assert doc.info.sections >= 8, doc.info.path
+        # every passage is citable; only the HTML page's breadcrumb precedes a heading
+        prefixes = ("§ ", "p. ", "para. ") if doc.info.format == "html" else ("§ ", "p. ")
+        assert all(s.location.startswith(prefixes) for s in doc.sections), doc.info.path
+        assert not any("Page " in s.text for s in doc.sections)
+        if doc.info.format == "pdf":
+            assert doc.info.pages is not None and 1 <= doc.info.pages <= 6
+
+
+def test_sample_binaries_are_up_to_date() -> None:
+    """examples/make_samples.py is deterministic, so the committed DOCX/PDF match the sources."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("make_samples", EXAMPLES / "make_samples.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_samples"] = module  # dataclasses resolve their module by name
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["make_samples"]
+    assert module.main(["--check"]) == 0
+
+
+def test_sample_entity_and_financial_data_match_contracts() -> None:
+    import json
+
+    import pandas as pd
+    import yaml
+
+    from agents.contracts import EntityProfile, FinancialData
+
+    profile = EntityProfile.model_validate(
+        yaml.safe_load((EXAMPLES / "entity-profile.yaml").read_text(encoding="utf-8"))
+    )
+    assert not profile.microenterprise and not profile.simplified_regime
+    from_json = FinancialData.model_validate(
+        json.loads((EXAMPLES / "financial_data.json").read_text(encoding="utf-8"))
+    )
+    rows = pd.read_csv(EXAMPLES / "financial_data.csv").to_dict(orient="records")
+    assert len(rows) == 1
+    from_csv = FinancialData.model_validate(rows[0])
+    assert from_json.model_dump() == from_csv.model_dump()
+    assert from_json.total_assets_eur == profile.total_assets_eur
+    assert from_json.annual_revenue_eur == profile.annual_revenue_eur
