@@ -169,6 +169,15 @@ def test_pdf_numbers_match_inputs(pdf_text: str, all_results: dict[str, Any]) ->
     assert f"VaR 99% (annual) {figures['var99']}" in pdf_text
     assert f"Financial impact (expected annual loss) {figures['impact']}" in pdf_text
     assert f"Remediation complete {figures['end']}" in pdf_text
+    # independent of the formatter: parse the printed amounts back into numbers
+    for label, key in (
+        ("Expected annual loss", "expected_annual_loss_eur"),
+        ("VaR 95% (annual)", "var_95_eur"),
+        ("VaR 99% (annual)", "var_99_eur"),
+    ):
+        match = re.search(re.escape(label) + r" EUR ([\d,]+\.\d{2})", pdf_text)
+        assert match is not None, label
+        assert float(match[1].replace(",", "")) == pytest.approx(risk[key], abs=0.005)
     counts = all_results["gap_identification"]["gaps_identified"]["counts"]
     for severity, count in counts.items():
         assert f"Gaps: {severity} {count}" in pdf_text
