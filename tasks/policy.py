@@ -72,18 +72,18 @@ class RetryOptions:
 
 
 def retry_options(workflow: Workflow) -> RetryOptions:
-    budgets: list[tuple[int, list[float]]] = []
-    for p in workflow.error_handling:
-        if isinstance(p, RetryPolicy):
-            n = p.max_attempts - 1
-            budgets.append((n, backoff_delays(p, n)))
-    if workflow.policy_for("agent_error") is None and workflow.config.max_retries:
-        n = workflow.config.max_retries
-        budgets.append((n, [2.0 * 2**i for i in range(n)]))
-    if not budgets:
+    """One retry budget per task: the largest any rule allows; delays follow the first retry rule."""
+    explicit = [p for p in workflow.error_handling if isinstance(p, RetryPolicy)]
+    budgets = [p.max_attempts - 1 for p in explicit]
+    if workflow.policy_for("agent_error") is None:
+        budgets.append(workflow.config.max_retries)
+    retries = max(budgets, default=0)
+    if retries == 0:
         return RetryOptions(0, [])
-    retries, delays = max(budgets, key=lambda b: b[0])
-    return RetryOptions(retries, delays)
+    primary = explicit[0] if explicit else RetryPolicy(
+        error_type="agent_error", action="retry", max_attempts=retries + 1, backoff="exponential",
+        base_delay_seconds=2.0)
+    return RetryOptions(retries, backoff_delays(primary, retries))
 
 
 def allowed_attempts(workflow: Workflow, error_type: str) -> int:

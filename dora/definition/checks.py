@@ -223,8 +223,8 @@ def _check_upstream(rep: _Reporter, path: tuple[str | int, ...], tid: str, src: 
     elif src == tid:
         rep.add(path, f"task {tid!r} cannot read its own outputs")
     elif upstream and src not in upstream.get(tid, set()):
-        rep.add(path, f"task {src!r} is not upstream of {tid!r}; add {src!r} to "
-                      f"{tid!r}'s depends_on so its outputs exist when {tid!r} runs")
+        rep.add(path, f"task {src!r} is not upstream of {tid!r}; add {src!r} to the depends_on "
+                      f"of {tid!r} so its outputs exist when {tid!r} runs")
 
 
 def _check_condition(rep: _Reporter, path: tuple[str | int, ...], text: str,

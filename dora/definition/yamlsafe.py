@@ -173,7 +173,7 @@ def load_located(text: str, file: str) -> Located:
     finally:
         loader.dispose()
     if node is None:
-        raise YamlProblems([Problem(file, 1, 1, "", "file holds no YAML document")])
+        raise YamlProblems([Problem(file, 1, 1, "", "file is empty (only comments); expected a 'workflow:' mapping")])
     builder = _Builder(file)
     try:
         data = builder.build(node, (), set())
