@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,10 +90,12 @@ EVIDENCE_POOL = 3
 MIN_RELEVANCE = 0.6
 COVERED_SCORE = 0.72
 COVERED_ELEMENTS = 0.6
-PARTIAL_SCORE = 0.5
-PARTIAL_ELEMENTS = 0.34
+PARTIAL_SCORE = 0.55
+PARTIAL_ELEMENTS = 0.45
 #: weights of the requirement score
 W_RELEVANCE, W_ELEMENTS, W_OBLIGATION, W_ROLE, W_FREQUENCY = 0.35, 0.4, 0.1, 0.05, 0.1
+#: sharpen term specificity so rare, telling terms dominate the phrase match
+RELEVANCE_POWER = 1.0
 #: BM25 parameters (the usual Okapi defaults)
 BM25_K1, BM25_B = 1.5, 0.75
 #: passage size: sections longer than this are chunked on sentence boundaries
@@ -116,13 +119,65 @@ def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+#: multi-word synonyms folded to one form before splitting (policy writers' vocabulary
+#: differs from the regulation's; both sides go through the same folding)
+_PHRASE_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), repl)
+    for pattern, repl in (
+        (
+            r"\b(?:management body|board of directors|management board|executive board|"
+            r"supervisory board)\b",
+            "board",
+        ),
+        (
+            r"\b(?:competent authorit(?:y|ies)|supervisory authorit(?:y|ies)|regulators?|"
+            r"supervisors?)\b",
+            "supervisor",
+        ),
+        (r"\b(?:multi-factor|multifactor|two-factor|2fa|mfa)\b", "mfa"),
+        (r"\bcyber-?attacks?\b", "cyberattack"),
+        (r"\b(?:third-party|third party)\b", "thirdparty"),
+        (r"\b(?:back-up|back up)\b", "backup"),
+    )
+)
+#: single-word synonyms, on stems
+_STEM_SYNONYMS: dict[str, str] = {
+    "supplier": "provid",
+    "vendor": "provid",
+    "accountabl": "respons",
+    "accountabil": "respons",
+    "replac": "substitut",
+    "recertifi": "review",
+    "recertif": "review",
+    "entitl": "access",
+    "exercis": "test",
+    "annual": "year",
+    "yearli": "year",
+    "employe": "staff",
+    "personnel": "staff",
+    "custom": "client",
+    "policyhold": "client",
+    "agreement": "contract",
+    "outag": "disrupt",
+}
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case, split on non-alphanumerics, drop stop words, Snowball-stem.
+    """Lower-case, fold synonyms, split on non-alphanumerics, drop stop words, stem.
 
     The same function is used for catalog phrases and documents, so any stemming
-    quirk applies to both sides alike.
+    quirk or synonym folding applies to both sides alike.
     """
-    return [_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
+    text = text.lower()
+    for pattern, repl in _PHRASE_SYNONYMS:
+        text = pattern.sub(repl, text)
+    out = []
+    for w in _WORD_RE.findall(text):
+        if w in _STOPWORDS:
+            continue
+        stem = _stem(w)
+        out.append(_STEM_SYNONYMS.get(stem, stem))
+    return out
 
 
 # ---------------------------------------------------------------- evidence rules
@@ -219,6 +274,21 @@ class _Passage:
     tokens: list[str]
     token_set: frozenset[str]
     _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
+    _windows: list[frozenset[str]] | None = field(default=None, repr=False)
+
+    @property
+    def windows(self) -> list[frozenset[str]]:
+        """Token sets of two-sentence windows, each with the heading's tokens.
+
+        Phrase matching looks at windows, not the whole passage, so a requirement's
+        terms must appear *together* - not scattered over a long section.
+        """
+        if self._windows is None:
+            head = frozenset(tokenize(self.heading)) if self.heading else frozenset()
+            sents = [frozenset(tokenize(x)) for x in _sentences(self.text)] or [frozenset()]
+            pairs = [a | b for a, b in pairwise(sents)] or sents
+            self._windows = [head | w for w in pairs]
+        return self._windows
 
     @property
     def frequencies(self) -> list[tuple[str, float]]:
@@ -280,6 +350,8 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
 class _Element:
     label: str
     alternatives: tuple[frozenset[str], ...]
+    #: specificity: generic elements ("management body") weigh less than telling ones ("date")
+    weight: float = 1.0
 
     def satisfied_by(self, tokens: frozenset[str]) -> bool:
         for alt in self.alternatives:
@@ -294,7 +366,7 @@ class _Prepared:
     """Catalog turned into matrices once per catalog (cached): vocabulary, weights, phrases."""
 
     vocab: dict[str, int]
-    weight: np.ndarray  # term specificity across the catalog, shape (V,)
+    weight: np.ndarray  # term specificity across the catalog (already ** RELEVANCE_POWER), (V,)
     phrases: tuple[tuple[tuple[int, ...], ...], ...]  # per requirement: phrases as vocab ids
     query: np.ndarray  # (V, R) binary: requirement r searches term v
     elements: tuple[tuple[_Element, ...], ...]
@@ -310,14 +382,18 @@ def _prepare(catalog: Catalog) -> _Prepared:
         for toks in phrases:
             for t in toks:
                 vocab.setdefault(t, len(vocab))
-    # specificity: inverse document frequency of each term over requirements' text
-    df = np.zeros(len(vocab), dtype=np.float64)
-    for r, phrases in zip(reqs, phrase_tokens, strict=True):
+    # specificity: inverse document frequency of each term over the requirements' text
+    df: dict[str, int] = {}
+    for r, phrases, elems in zip(reqs, phrase_tokens, element_tokens, strict=True):
         seen = {t for toks in phrases for t in toks} | set(tokenize(r.title))
+        seen |= {t for alts in elems for alt in alts for t in alt}
         for t in seen:
-            if t in vocab:
-                df[vocab[t]] += 1
-    weight = np.log(1.0 + len(reqs) / np.maximum(df, 1.0))
+            df[t] = df.get(t, 0) + 1
+
+    def specificity(term: str) -> float:
+        return math.log(1.0 + len(reqs) / max(df.get(term, 1), 1)) ** RELEVANCE_POWER
+
+    weight = np.array([specificity(t) for t in vocab], dtype=np.float64)
     query = np.zeros((len(vocab), len(reqs)), dtype=np.float32)
     phrases_ids: list[tuple[tuple[int, ...], ...]] = []
     for j, phrases in enumerate(phrase_tokens):
@@ -327,7 +403,13 @@ def _prepare(catalog: Catalog) -> _Prepared:
             query[list(p), j] = 1.0
     elements = tuple(
         tuple(
-            _Element(label=label, alternatives=tuple(frozenset(a) for a in alts if a))
+            _Element(
+                label=label,
+                alternatives=tuple(frozenset(a) for a in alts if a),
+                weight=max(
+                    (sum(specificity(t) for t in a) / len(a) for a in alts if a), default=1.0
+                ),
+            )
             for label, alts in zip(r.evidence, elems, strict=True)
         )
         for r, elems in zip(reqs, element_tokens, strict=True)
@@ -370,12 +452,15 @@ def _phrase_relevance(
     best, best_phrase, best_terms = 0.0, "", []
     for k, ids in enumerate(req_phrases):
         total = float(prep.weight[list(ids)].sum())
-        hit = [i for i in ids if inverse[i] in passage.token_set]
-        if len(hit) < min(2, len(ids)):
+        if not total:
             continue
-        share = float(prep.weight[hit].sum()) / total if total else 0.0
-        if share > best:
-            best, best_phrase, best_terms = share, req.search[k], [inverse[i] for i in hit]
+        for window in passage.windows:
+            hit = [i for i in ids if inverse[i] in window]
+            if len(hit) < min(2, len(ids)):
+                continue
+            share = float(prep.weight[hit].sum()) / total
+            if share > best:
+                best, best_phrase, best_terms = share, req.search[k], [inverse[i] for i in hit]
     return best, best_phrase, best_terms
 
 
@@ -414,7 +499,10 @@ def _frequency_check(req: Requirement, passages: Sequence[_Passage]) -> tuple[fl
     if req.frequency is None:
         return 1.0, ""
     required = _FREQUENCY_DAYS[req.frequency]
-    stated = [f for p in passages for f in p.frequencies]
+    # the best-matching passage speaks for the requirement; others only if it states none
+    stated = list(passages[0].frequencies) if passages else []
+    if not stated:
+        stated = [f for p in passages for f in p.frequencies]
     if not stated:
         return 0.0, f"no frequency stated (required {req.frequency})"
     phrase, period = min(stated, key=lambda f: f[1])
@@ -465,7 +553,7 @@ def _assess(
     pooled = frozenset().union(*(m.passage.token_set for m in on_topic))
     elements = prep.elements[j]
     shown = [e for e in elements if e.satisfied_by(pooled)]
-    element_share = len(shown) / len(elements)
+    element_share = sum(e.weight for e in shown) / sum(e.weight for e in elements)
     texts = " ".join(m.passage.text for m in on_topic)
     verb = _OBLIGATION_RE.search(texts)
     role = _ROLE_RE.search(texts)
