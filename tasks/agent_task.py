@@ -79,35 +79,49 @@ def _reject(value: Any) -> Any:
 
 
 async def _acquire(
-    stack: AsyncExitStack, coordinator: Coordinator, task: TaskDefinition, workflow: Workflow,
-    use_limits: bool,
+    stack: AsyncExitStack, coordinator: Coordinator, task: TaskDefinition, use_limits: bool
 ) -> tuple[Any, Any]:
-    """Select an agent (and its concurrency slot); queue per policy while none is free."""
-    policy = workflow.policy_for("resource_unavailable")
-    waited = 0.0
-    attempt = 0
-    while True:
-        try:
-            agent, cfg = await coordinator.select(task.agent)
-            if use_limits and cfg.concurrency_limit:
-                from prefect.concurrency.asyncio import concurrency
+    """Select an agent and, when configured, hold its Prefect concurrency slot."""
+    agent, cfg = await coordinator.select(task.agent)
+    if use_limits and cfg.concurrency_limit:
+        from prefect.concurrency.asyncio import concurrency
 
-                try:
-                    await stack.enter_async_context(
-                        concurrency(cfg.concurrency_limit, occupy=1, timeout_seconds=30, strict=True)
-                    )
-                except TimeoutError:
-                    raise ResourceUnavailableError(
-                        f"no free slot in concurrency limit {cfg.concurrency_limit!r} for task {task.id!r}"
-                    ) from None
-            return agent, cfg
-        except ResourceUnavailableError:
-            if not isinstance(policy, QueuePolicy) or waited >= policy.max_wait_seconds:
-                raise
-            delay = min(queue_delay(policy, attempt), policy.max_wait_seconds - waited)
-            attempt += 1
-            waited += delay
-            await asyncio.sleep(delay)
+        try:
+            await stack.enter_async_context(
+                concurrency(cfg.concurrency_limit, occupy=1, timeout_seconds=30, strict=True)
+            )
+        except TimeoutError:
+            raise ResourceUnavailableError(
+                f"no free slot in concurrency limit {cfg.concurrency_limit!r} for task {task.id!r}"
+            ) from None
+    return agent, cfg
+
+
+async def _call_agent(agent: Any, task: TaskDefinition, execution: TaskExecution, attempt: int) -> TaskResult:
+    try:
+        # a thread of its own: a CPU-bound agent cannot block the timeout or other tasks
+        coro = asyncio.to_thread(asyncio.run, agent.execute_task(execution))
+        result = await asyncio.wait_for(coro, timeout=task.config.timeout)
+    except TimeoutError:
+        raise AgentTimeoutError(
+            f"task {task.id!r}: agent {agent.agent_id} did not finish within {task.config.timeout}s "
+            f"(attempt {attempt})"
+        ) from None
+    except RunError:
+        raise
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+        loc = ".".join(str(p) for p in first["loc"])
+        raise DataValidationError(
+            f"task {task.id!r}: agent {agent.agent_id} rejected its input: {loc}: {first['msg']}"
+        ) from None
+    except Exception as exc:
+        raise AgentError(f"task {task.id!r}: agent {agent.agent_id} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(result, TaskResult):
+        raise DataValidationError(
+            f"task {task.id!r}: agent {agent.agent_id} returned {type(result).__name__}, not TaskResult"
+        )
+    return result
 
 
 async def execute(
@@ -121,38 +135,36 @@ async def execute(
     coordinator: Coordinator | None = None,
     use_concurrency_limits: bool = False,
 ) -> TaskOutcome:
-    """Run ``task`` once (one attempt); raises a typed ``RunError`` on failure."""
+    """Run ``task`` once (one attempt); raises a typed ``RunError`` on failure.
+
+    ``resource_unavailable`` (no healthy agent, no free slot, or the agent saying its
+    resource is busy) is waited out here when the definition has a ``queue`` rule:
+    waiting is not failing, so no retry attempt is spent.
+    """
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     inputs = resolve_inputs(task, params, upstream, read_external=read_source)
     coordinator = coordinator or default_coordinator()
-    async with AsyncExitStack() as stack:
-        agent, _cfg = await _acquire(stack, coordinator, task, workflow, use_concurrency_limits)
-        execution = TaskExecution(
-            task_id=task.id, task_name=task.name, agent=task.agent, inputs=inputs,
-            declared_outputs=[o.name for o in task.outputs], timeout_seconds=task.config.timeout,
-            attempt=attempt, context=context,
-        )
+    policy = workflow.policy_for("resource_unavailable")
+    waited, waits = 0.0, 0
+    while True:
         try:
-            coro = asyncio.to_thread(asyncio.run, agent.execute_task(execution))
-            result = await asyncio.wait_for(coro, timeout=task.config.timeout)
-        except TimeoutError:
-            raise AgentTimeoutError(
-                f"task {task.id!r}: agent {agent.agent_id} did not finish within {task.config.timeout}s "
-                f"(attempt {attempt})"
-            ) from None
-        except RunError:
-            raise
-        except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
-            loc = ".".join(str(p) for p in first["loc"])
-            raise DataValidationError(
-                f"task {task.id!r}: agent {agent.agent_id} rejected its input: {loc}: {first['msg']}"
-            ) from None
-        except Exception as exc:
-            raise AgentError(f"task {task.id!r}: agent {agent.agent_id} failed: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(result, TaskResult):
-        raise DataValidationError(f"task {task.id!r}: agent {agent.agent_id} returned {type(result).__name__}, not TaskResult")
+            async with AsyncExitStack() as stack:
+                agent, _cfg = await _acquire(stack, coordinator, task, use_concurrency_limits)
+                execution = TaskExecution(
+                    task_id=task.id, task_name=task.name, agent=task.agent, inputs=inputs,
+                    declared_outputs=[o.name for o in task.outputs], timeout_seconds=task.config.timeout,
+                    attempt=attempt, context=context,
+                )
+                result = await _call_agent(agent, task, execution, attempt)
+            break
+        except ResourceUnavailableError:
+            if not isinstance(policy, QueuePolicy) or waited >= policy.max_wait_seconds:
+                raise
+            delay = min(queue_delay(policy, waits), policy.max_wait_seconds - waited)
+            waits += 1
+            waited += delay
+            await asyncio.sleep(delay)
     _check_outputs(task, result, agent.agent_id)
     return TaskOutcome(
         task_id=task.id, agent=task.agent, agent_id=agent.agent_id,

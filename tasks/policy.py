@@ -97,12 +97,16 @@ def allowed_attempts(workflow: Workflow, error_type: str) -> int:
 
 
 def make_retry_condition(workflow: Workflow) -> Any:
+    """Prefect ``retry_condition_fn``: retry only what the definition says, as often as it says.
+
+    Prefect hands the exception over as ``state.data`` (a ``Failed(data=exc)`` state), so
+    no result needs to be loaded (which would be a coroutine inside async tasks).
+    """
+
     def should_retry(task: Any, task_run: Any, state: Any) -> bool:
-        try:
-            state.result(raise_on_failure=True)
-        except BaseException as exc:  # the failure we are deciding about
-            kind = error_type_of(exc)
-            return bool(task_run.run_count < allowed_attempts(workflow, kind))
-        return False
+        data = getattr(state, "data", None)
+        exc = data if isinstance(data, BaseException) else None
+        kind = error_type_of(exc)
+        return bool(task_run.run_count < allowed_attempts(workflow, kind))
 
     return should_retry
