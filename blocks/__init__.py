@@ -1,0 +1,9 @@
+"""Custom Prefect blocks: Vault-sourced secrets (see :mod:`blocks.vault`).
+
+Register them with a Prefect API by ``register_blocks()`` (``dora deploy`` does) or
+``prefect block register -m blocks`` with the project root on ``PYTHONPATH``.
+"""
+
+from blocks.vault import VaultCredentials, VaultKVSecret, register_blocks
+
+__all__ = ["VaultCredentials", "VaultKVSecret", "register_blocks"]

