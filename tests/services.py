@@ -110,3 +110,73 @@ def openbao() -> Iterator[OpenBao]:
             proc.wait()
         log.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@dataclass
+class TokenReviewAPI:
+    """A stand-in for the Kubernetes TokenReview API, which Vault's kubernetes auth calls.
+
+    ``accounts`` maps a service-account JWT to ``(namespace, name, uid)``; any other token
+    is answered ``authenticated: false``. ``reviews`` records what Vault sent (the path and
+    the reviewer's Authorization header) so tests can check the call Vault made.
+    """
+
+    url: str
+    accounts: dict[str, tuple[str, str, str]]
+    reviews: list[tuple[str, str | None]]
+
+
+@pytest.fixture
+def token_review_api() -> Iterator[TokenReviewAPI]:
+    """A local HTTP server answering ``POST /apis/authentication.k8s.io/v1/tokenreviews``.
+
+    No cluster is available here; OpenBao only needs this one endpoint to validate a
+    service-account token, so a faithful stand-in makes the Kubernetes login real end to end
+    (OpenBao parses the JWT, checks the role's bindings, asks this API, issues a token).
+    """
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    state = TokenReviewAPI(url="", accounts={}, reviews=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            state.reviews.append((self.path, self.headers.get("Authorization")))
+            token = body.get("spec", {}).get("token", "")
+            account = state.accounts.get(token)
+            status: dict[str, object]
+            if self.path != "/apis/authentication.k8s.io/v1/tokenreviews":
+                status = {"authenticated": False, "error": "unknown path"}
+            elif account is None:
+                status = {"authenticated": False, "error": "token is not valid"}
+            else:
+                namespace, name, uid = account
+                status = {
+                    "authenticated": True,
+                    "user": {"username": f"system:serviceaccount:{namespace}:{name}", "uid": uid},
+                }
+            data = json.dumps(
+                {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status}
+            ).encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

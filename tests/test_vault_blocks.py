@@ -1,0 +1,409 @@
+"""Vault blocks against a real OpenBao dev server (tests/services.py starts it).
+
+Kubernetes auth: there is no cluster here. OpenBao's kubernetes auth needs exactly one
+thing from a cluster, the TokenReview API, so ``token_review_api`` (tests/services.py)
+serves that endpoint locally and the login runs for real inside OpenBao (JWT claims,
+role bindings, review call, token issued). What this does *not* prove: that a real
+kube-apiserver accepts OpenBao's reviewer credentials or TLS setup; that stays for a
+cluster test. Unreachable Vault and a missing token file are tested too.
+"""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+from pathlib import Path
+
+import hvac
+import pytest
+from pydantic import SecretStr
+
+from blocks import VaultCredentials, VaultKVSecret, register_blocks
+from dora.errors import SecretError
+from tests.services import OpenBao, TokenReviewAPI, free_port, openbao, token_review_api
+
+__all__ = ["openbao", "token_review_api"]  # fixtures are used by name
+
+SECRET_VALUE = "sk-test-Q2hhbmdlTWVQbGVhc2U"
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+#: a structurally valid service-account JWT (legacy claims); its signature is junk, which
+#: is fine: OpenBao asks the Kubernetes TokenReview API, never verifies it locally here
+SA_JWT = ".".join(
+    [
+        _b64(b'{"alg":"RS256","typ":"JWT"}'),
+        _b64(
+            b'{"iss":"kubernetes/serviceaccount",'
+            b'"kubernetes.io/serviceaccount/namespace":"dora",'
+            b'"kubernetes.io/serviceaccount/service-account.name":"dora-worker",'
+            b'"kubernetes.io/serviceaccount/service-account.uid":"0b7c3a52-uid",'
+            b'"sub":"system:serviceaccount:dora:dora-worker"}'
+        ),
+        _b64(b"not-a-real-signature"),
+    ]
+)
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def kv_path(openbao: OpenBao) -> str:
+    """A fresh KV v2 secret with two keys, at a path no other test uses."""
+    path = f"dora/{_unique('llm')}"
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path=path,
+        secret={"anthropic_api_key": SECRET_VALUE, "openai_api_key": "sk-other-value"},
+        mount_point="secret",
+    )
+    return path
+
+
+def _token_credentials(openbao: OpenBao) -> VaultCredentials:
+    return VaultCredentials(vault_url=openbao.url, token=SecretStr(openbao.root_token))
+
+
+@pytest.fixture
+def approle(openbao: OpenBao) -> tuple[str, str, str]:
+    """An AppRole allowed to read ``secret/data/dora/*`` only: (mount, role_id, secret_id)."""
+    root = openbao.client()
+    mount = _unique("approle")
+    root.sys.enable_auth_method("approle", path=mount)
+    policy = _unique("dora-read")
+    root.sys.create_or_update_policy(
+        name=policy, policy='path "secret/data/dora/*" { capabilities = ["read"] }'
+    )
+    root.auth.approle.create_or_update_approle(
+        role_name="dora-worker", token_policies=[policy], token_ttl="5m", mount_point=mount
+    )
+    role_id = root.auth.approle.read_role_id("dora-worker", mount_point=mount)["data"]["role_id"]
+    secret_id = root.auth.approle.generate_secret_id("dora-worker", mount_point=mount)["data"][
+        "secret_id"
+    ]
+    return mount, role_id, secret_id
+
+
+# ------------------------------------------------------------------ token auth
+def test_token_auth_reads_kv_v2_secret(openbao: OpenBao, kv_path: str) -> None:
+    block = VaultKVSecret(
+        credentials=_token_credentials(openbao), path=kv_path, key="anthropic_api_key"
+    )
+    assert block.read() == {
+        "anthropic_api_key": SECRET_VALUE,
+        "openai_api_key": "sk-other-value",
+    }
+    value = block.get()
+    assert isinstance(value, SecretStr)
+    assert value.get_secret_value() == SECRET_VALUE
+    assert block.get("openai_api_key").get_secret_value() == "sk-other-value"
+    # the value never shows in repr/str, which is what logs and tracebacks print
+    assert SECRET_VALUE not in repr(value) and SECRET_VALUE not in str(value)
+    assert openbao.root_token not in repr(block)
+
+
+def test_reads_latest_version(openbao: OpenBao, kv_path: str) -> None:
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path=kv_path, secret={"anthropic_api_key": "rotated-value"}, mount_point="secret"
+    )
+    block = VaultKVSecret(credentials=_token_credentials(openbao), path=kv_path)
+    assert block.get("anthropic_api_key").get_secret_value() == "rotated-value"
+
+
+# ------------------------------------------------------------------ AppRole
+def test_approle_login_then_read(
+    openbao: OpenBao, kv_path: str, approle: tuple[str, str, str]
+) -> None:
+    mount, role_id, secret_id = approle
+    credentials = VaultCredentials(
+        vault_url=openbao.url,
+        auth_method="approle",
+        auth_mount_point=mount,
+        role_id=role_id,
+        secret_id=SecretStr(secret_id),
+    )
+    client = credentials.client()
+    assert client.is_authenticated()
+    assert client.token != openbao.root_token  # a token of its own, from the login
+    block = VaultKVSecret(credentials=credentials, path=kv_path)
+    assert block.get("anthropic_api_key").get_secret_value() == SECRET_VALUE
+
+
+def test_approle_policy_forbids_other_paths(
+    openbao: OpenBao, approle: tuple[str, str, str]
+) -> None:
+    mount, role_id, secret_id = approle
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path="payments/db", secret={"password": SECRET_VALUE}, mount_point="secret"
+    )
+    block = VaultKVSecret(
+        credentials=VaultCredentials(
+            vault_url=openbao.url,
+            auth_method="approle",
+            auth_mount_point=mount,
+            role_id=role_id,
+            secret_id=SecretStr(secret_id),
+        ),
+        path="payments/db",
+    )
+    with pytest.raises(SecretError) as info:
+        block.read()
+    message = str(info.value)
+    assert "secret/payments/db" in message and "permission denied" in message
+    assert secret_id not in message and SECRET_VALUE not in message
+
+
+def test_approle_wrong_secret_id_is_secret_error_without_the_secret_id(
+    openbao: OpenBao, approle: tuple[str, str, str]
+) -> None:
+    mount, role_id, _ = approle
+    wrong = str(uuid.uuid4())
+    credentials = VaultCredentials(
+        vault_url=openbao.url,
+        auth_method="approle",
+        auth_mount_point=mount,
+        role_id=role_id,
+        secret_id=SecretStr(wrong),
+    )
+    with pytest.raises(SecretError) as info:
+        credentials.client()
+    message = str(info.value)
+    assert "approle login" in message and role_id in message
+    assert wrong not in message
+    assert isinstance(info.value.__cause__, hvac.exceptions.VaultError)
+
+
+def test_approle_without_secret_id_is_rejected_before_any_request() -> None:
+    credentials = VaultCredentials(
+        vault_url=f"http://127.0.0.1:{free_port()}", auth_method="approle", role_id="r"
+    )
+    with pytest.raises(SecretError, match="needs role_id and secret_id"):
+        credentials.client()
+
+
+# ------------------------------------------------------------------ failures name the path only
+def test_missing_path_names_the_path_not_the_token(openbao: OpenBao) -> None:
+    block = VaultKVSecret(credentials=_token_credentials(openbao), path="dora/does-not-exist")
+    with pytest.raises(SecretError) as info:
+        block.read()
+    message = str(info.value)
+    assert "secret/dora/does-not-exist" in message and "does not exist" in message
+    assert openbao.root_token not in message
+    assert isinstance(info.value.__cause__, hvac.exceptions.InvalidPath)
+    # picklable, because Prefect ships task exceptions across processes
+    assert str(pickle.loads(pickle.dumps(info.value))) == message
+
+
+def test_missing_key_lists_keys_but_never_values(openbao: OpenBao, kv_path: str) -> None:
+    block = VaultKVSecret(credentials=_token_credentials(openbao), path=kv_path)
+    with pytest.raises(SecretError) as info:
+        block.get("mistral_api_key")
+    message = str(info.value)
+    assert "'mistral_api_key'" in message and "anthropic_api_key" in message
+    assert SECRET_VALUE not in message and "sk-other-value" not in message
+    with pytest.raises(SecretError, match="no default key"):
+        block.get()
+
+
+def test_bad_token_is_secret_error_without_the_token(openbao: OpenBao, kv_path: str) -> None:
+    bad = "s.not-a-real-token-" + uuid.uuid4().hex
+    block = VaultKVSecret(
+        credentials=VaultCredentials(vault_url=openbao.url, token=SecretStr(bad)), path=kv_path
+    )
+    with pytest.raises(SecretError) as info:
+        block.read()
+    message = str(info.value)
+    assert kv_path in message
+    assert bad not in message and SECRET_VALUE not in message
+
+
+def test_unreachable_vault_is_secret_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    block = VaultKVSecret(
+        credentials=VaultCredentials(
+            vault_url=url, token=SecretStr("tok-abcdef"), timeout_seconds=2
+        ),
+        path="dora/llm",
+    )
+    with pytest.raises(SecretError) as info:
+        block.read()
+    message = str(info.value)
+    assert "secret/dora/llm" in message and "unreachable" in message
+    assert "tok-abcdef" not in message
+
+
+def test_not_a_kv_v2_mount(openbao: OpenBao) -> None:
+    block = VaultKVSecret(
+        credentials=_token_credentials(openbao), mount_point="no-such-mount", path="x"
+    )
+    with pytest.raises(SecretError) as info:
+        block.read()
+    assert "no-such-mount/x" in str(info.value)
+    assert openbao.root_token not in str(info.value)
+
+
+# ------------------------------------------------------------------ Kubernetes (unit level)
+def test_kubernetes_login_reads_the_jwt_and_maps_failures(tmp_path: Path) -> None:
+    jwt = SA_JWT
+    token_file = tmp_path / "token"
+    token_file.write_text(jwt + "\n", encoding="utf-8")
+    credentials = VaultCredentials(
+        vault_url=f"http://127.0.0.1:{free_port()}",
+        auth_method="kubernetes",
+        auth_mount_point="kubernetes-prod",
+        k8s_role="dora-worker",
+        k8s_token_path=str(token_file),
+        timeout_seconds=2,
+    )
+    with pytest.raises(SecretError) as info:
+        credentials.client()
+    message = str(info.value)
+    assert "kubernetes login" in message and "'dora-worker'" in message
+    assert "kubernetes-prod" in message and "unreachable" in message
+    assert jwt not in message
+
+
+def _self_signed_ca_pem() -> str:
+    """A throwaway CA certificate: OpenBao insists on one when the local CA is disabled."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-k8s-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.fixture
+def k8s_mount(openbao: OpenBao, token_review_api: TokenReviewAPI) -> str:
+    """A kubernetes auth mount whose cluster is the local TokenReview stand-in."""
+    root = openbao.client()
+    mount = _unique("k8s")
+    root.sys.enable_auth_method("kubernetes", path=mount)
+    root.auth.kubernetes.configure(
+        kubernetes_host=token_review_api.url,
+        kubernetes_ca_cert=_self_signed_ca_pem(),
+        token_reviewer_jwt="reviewer-jwt",
+        disable_local_ca_jwt=True,
+        mount_point=mount,
+    )
+    policy = _unique("dora-read")
+    root.sys.create_or_update_policy(
+        name=policy, policy='path "secret/data/dora/*" { capabilities = ["read"] }'
+    )
+    root.auth.kubernetes.create_role(
+        "dora-worker",
+        bound_service_account_names=["dora-worker"],
+        bound_service_account_namespaces=["dora"],
+        policies=[policy],
+        mount_point=mount,
+    )
+    return mount
+
+
+def _k8s_credentials(openbao: OpenBao, mount: str, token_file: Path) -> VaultCredentials:
+    return VaultCredentials(
+        vault_url=openbao.url,
+        auth_method="kubernetes",
+        auth_mount_point=mount,
+        k8s_role="dora-worker",
+        k8s_token_path=str(token_file),
+    )
+
+
+def test_kubernetes_login_then_read(
+    openbao: OpenBao,
+    token_review_api: TokenReviewAPI,
+    k8s_mount: str,
+    kv_path: str,
+    tmp_path: Path,
+) -> None:
+    token_review_api.accounts[SA_JWT] = ("dora", "dora-worker", "0b7c3a52-uid")
+    (tmp_path / "token").write_text(SA_JWT + "\n", encoding="utf-8")
+    credentials = _k8s_credentials(openbao, k8s_mount, tmp_path / "token")
+    client = credentials.client()
+    meta = client.auth.token.lookup_self()["data"]["meta"]
+    assert meta["role"] == "dora-worker" and meta["service_account_namespace"] == "dora"
+    # OpenBao really asked the (stand-in) cluster, with the reviewer's credentials
+    assert token_review_api.reviews == [
+        ("/apis/authentication.k8s.io/v1/tokenreviews", "Bearer reviewer-jwt")
+    ]
+    block = VaultKVSecret(credentials=credentials, path=kv_path, key="anthropic_api_key")
+    assert block.get().get_secret_value() == SECRET_VALUE
+
+
+def test_kubernetes_rejected_jwt_is_secret_error_without_the_jwt(
+    openbao: OpenBao, token_review_api: TokenReviewAPI, k8s_mount: str, tmp_path: Path
+) -> None:
+    # the cluster does not know this token (e.g. the pod was deleted)
+    (tmp_path / "token").write_text(SA_JWT, encoding="utf-8")
+    credentials = _k8s_credentials(openbao, k8s_mount, tmp_path / "token")
+    with pytest.raises(SecretError) as info:
+        credentials.client()
+    message = str(info.value)
+    assert "kubernetes login" in message and "'dora-worker'" in message and k8s_mount in message
+    assert SA_JWT not in message
+    assert isinstance(info.value.__cause__, hvac.exceptions.VaultError)
+    assert len(token_review_api.reviews) == 1
+    # a role the mount does not know is refused before any review
+    token_review_api.accounts[SA_JWT] = ("dora", "dora-worker", "0b7c3a52-uid")
+    with pytest.raises(SecretError, match="'nobody'"):
+        credentials.model_copy(update={"k8s_role": "nobody"}).client()
+    assert len(token_review_api.reviews) == 1
+
+
+def test_kubernetes_missing_token_file(tmp_path: Path) -> None:
+    credentials = VaultCredentials(
+        vault_url="http://127.0.0.1:1",
+        auth_method="kubernetes",
+        k8s_role="dora-worker",
+        k8s_token_path=str(tmp_path / "absent"),
+    )
+    with pytest.raises(SecretError, match="cannot read the service-account token"):
+        credentials.client()
+    with pytest.raises(SecretError, match="needs k8s_role"):
+        VaultCredentials(vault_url="http://127.0.0.1:1", auth_method="kubernetes").client()
+
+
+# ------------------------------------------------------------------ Prefect API round trip
+@pytest.mark.usefixtures("prefect_api")
+def test_blocks_save_and_load_through_prefect_api(openbao: OpenBao, kv_path: str) -> None:
+    assert register_blocks() == ["dora-vault-credentials", "dora-vault-kv-secret"]
+    creds_name = _unique("vault")
+    secret_name = _unique("llm-keys")
+    credentials = _token_credentials(openbao)
+    credentials.save(creds_name)
+    VaultKVSecret(credentials=credentials, path=kv_path, key="anthropic_api_key").save(
+        secret_name
+    )
+
+    loaded = VaultKVSecret.load(secret_name)
+    assert isinstance(loaded, VaultKVSecret)
+    assert loaded.location == f"secret/{kv_path}"
+    assert loaded.get().get_secret_value() == SECRET_VALUE
+    # the credentials came back as the saved block, token intact but masked
+    again = VaultCredentials.load(creds_name)
+    assert isinstance(again, VaultCredentials)
+    assert again.token is not None and again.token.get_secret_value() == openbao.root_token
+    assert openbao.root_token not in repr(again)
