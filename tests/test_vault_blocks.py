@@ -394,9 +394,7 @@ def test_blocks_save_and_load_through_prefect_api(openbao: OpenBao, kv_path: str
     secret_name = _unique("llm-keys")
     credentials = _token_credentials(openbao)
     credentials.save(creds_name)
-    VaultKVSecret(credentials=credentials, path=kv_path, key="anthropic_api_key").save(
-        secret_name
-    )
+    VaultKVSecret(credentials=credentials, path=kv_path, key="anthropic_api_key").save(secret_name)
 
     loaded = VaultKVSecret.load(secret_name)
     assert isinstance(loaded, VaultKVSecret)
