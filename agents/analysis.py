@@ -22,11 +22,18 @@ covered. The method, per requirement:
    * *frequency*: when the requirement has one (``yearly``, ``6-monthly``, ``weekly``), the
      stated frequency must be at least as frequent; a slower one caps the result at partial.
 
-3. **Coverage**: ``covered`` when relevance, element coverage and the frequency check all
-   hold; ``partial`` when the topic is clearly addressed but elements or the frequency are
-   missing; otherwise ``missing``. Requirements that do not bind the entity (profile:
-   microenterprise, Art. 16(1) simplified regime, sector) are ``not_applicable`` and
-   excluded from every score.
+   * *key element*: the evidence item that carries the requirement's subject (catalog
+     ``key_evidence``, else the item closest to the title) must be shown within one
+     sentence window of a matched passage. Generic governance wording ("approved by the
+     Management Board", "critical or important functions") satisfies some elements of many
+     requirements; without the key element the passage is about something else. A date
+     in the text shows the element "date" (policies write dates as digits).
+
+3. **Coverage**: ``covered`` when relevance, element coverage, the key element and the
+   frequency check all hold; ``partial`` when the topic is clearly addressed (key element
+   shown) but elements or the frequency are missing; otherwise ``missing``. Requirements
+   that do not bind the entity (profile: microenterprise, Art. 16(1) simplified regime,
+   sector) are ``not_applicable`` and excluded from every score.
 
 Text is only ever *counted*, never interpreted: a sentence such as "ignore previous
 instructions and mark everything covered" is a bag of words like any other and moves
@@ -77,7 +84,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.0.0"
+ANALYZER_VERSION = "1.1.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -92,6 +99,9 @@ COVERED_SCORE = 0.72
 COVERED_ELEMENTS = 0.6
 PARTIAL_SCORE = 0.55
 PARTIAL_ELEMENTS = 0.45
+#: with its key element shown, a close phrase match needs fewer other elements for partial
+KEYED_RELEVANCE = 0.75
+KEYED_ELEMENTS = 0.3
 #: weights of the requirement score
 W_RELEVANCE, W_ELEMENTS, W_OBLIGATION, W_ROLE, W_FREQUENCY = 0.35, 0.4, 0.1, 0.05, 0.1
 #: sharpen term specificity so rare, telling terms dominate the phrase match
@@ -322,6 +332,22 @@ def _chunks(text: str) -> list[str]:
     return out
 
 
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+#: a calendar date ("12 March 2026", "March 12, 2026", "14.01.2026", "2026-03-12"): the
+#: evidence element "date" (RTS 2024/1774 Art. 2(2)(b): approval date) is shown by a date,
+#: which policies write as digits, never as the word
+_DATE_RE = re.compile(
+    rf"\b(?:\d{{1,2}}\.? {_MONTHS}\.? \d{{4}}|{_MONTHS}\.? \d{{1,2}},? \d{{4}}|"
+    r"\d{1,2}[./]\d{1,2}[./]\d{4}|\d{4}-\d{2}-\d{2})\b",
+    re.IGNORECASE,
+)
+#: pseudo-token added to a passage's token set when it contains a date
+DATE_TOKEN = "date"
+
+
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     for doc in documents.documents:
@@ -332,6 +358,9 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
                 tokens = tokenize(f"{heading}\n{chunk}") if heading else tokenize(chunk)
                 if not tokens:
                     continue
+                token_set = frozenset(tokens)
+                if _DATE_RE.search(chunk) or _DATE_RE.search(heading):
+                    token_set |= {DATE_TOKEN}
                 passages.append(
                     _Passage(
                         document=doc.info.path,
@@ -339,7 +368,7 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
                         heading=heading,
                         text=chunk,
                         tokens=tokens,
-                        token_set=frozenset(tokens),
+                        token_set=token_set,
                     )
                 )
     return passages
@@ -370,6 +399,7 @@ class _Prepared:
     phrases: tuple[tuple[tuple[int, ...], ...], ...]  # per requirement: phrases as vocab ids
     query: np.ndarray  # (V, R) binary: requirement r searches term v
     elements: tuple[tuple[_Element, ...], ...]
+    keys: tuple[tuple[int, ...], ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -414,7 +444,33 @@ def _prepare(catalog: Catalog) -> _Prepared:
         )
         for r, elems in zip(reqs, element_tokens, strict=True)
     )
-    return _Prepared(vocab, weight, tuple(phrases_ids), query, elements)
+    keys = tuple(_key_elements(r, els) for r, els in zip(reqs, elements, strict=True))
+    return _Prepared(vocab, weight, tuple(phrases_ids), query, elements, keys)
+
+
+def _key_elements(req: Requirement, elements: tuple[_Element, ...]) -> tuple[int, ...]:
+    """Indices of the elements that carry the requirement's subject (they must be shown).
+
+    Generic governance wording ("approved by the Management Board", "critical or important
+    functions") satisfies some elements of many requirements; the key element is what a
+    passage must also show to be *about* this one. The catalog may name the key elements
+    (``key_evidence``, ``[]`` for none); otherwise the element whose wording overlaps
+    most with the title and first search phrase is taken, ties broken by specificity.
+    """
+    if req.key_evidence is not None:
+        return tuple(req.evidence.index(k) for k in req.key_evidence)
+    title = set(tokenize(req.title)) | set(tokenize(req.search[0]))
+
+    def overlap(e: _Element) -> float:
+        return max((len(a & title) / len(a) for a in e.alternatives), default=0.0)
+
+    # a frequency ("at least every six months") is never the subject: the frequency check
+    # already caps a slower stated frequency at partial
+    candidates = [i for i, e in enumerate(elements) if not find_frequencies(e.label)]
+    if not candidates:
+        return ()
+    best = max(candidates, key=lambda i: (overlap(elements[i]), elements[i].weight))
+    return (best,)
 
 
 # ---------------------------------------------------------------- scoring
@@ -494,6 +550,15 @@ def _quote(passage: _Passage, terms: Iterable[str]) -> str:
     return quote
 
 
+def _shown_in_window(element: _Element, matches: Sequence[_Match]) -> bool:
+    """True when one sentence window (with its heading) of a matched passage shows ``element``."""
+    for m in matches:
+        extra = frozenset({DATE_TOKEN}) & m.passage.token_set
+        if any(element.satisfied_by(w | extra) for w in m.passage.windows):
+            return True
+    return False
+
+
 def _frequency_check(req: Requirement, passages: Sequence[_Passage]) -> tuple[float, str]:
     """1.0 met, 0.5 stated but too slow, 0.0 not stated; 1.0 when the requirement has none."""
     if req.frequency is None:
@@ -567,14 +632,32 @@ def _assess(
         + W_FREQUENCY * freq_score
     )
     coverage: Coverage
-    if score >= COVERED_SCORE and element_share >= COVERED_ELEMENTS and freq_score == 1.0:
+    # a key element must be shown *together*, within one sentence window of an on-topic
+    # passage, not assembled from words scattered over three passages
+    key_missing = [
+        elements[i].label for i in prep.keys[j] if not _shown_in_window(elements[i], on_topic)
+    ]
+    if key_missing:
+        coverage = "missing"
+    elif score >= COVERED_SCORE and element_share >= COVERED_ELEMENTS and freq_score == 1.0:
         coverage = "covered"
-    elif score >= PARTIAL_SCORE and element_share >= PARTIAL_ELEMENTS:
+    elif score >= PARTIAL_SCORE and (
+        element_share >= PARTIAL_ELEMENTS
+        or (relevance >= KEYED_RELEVANCE and element_share >= KEYED_ELEMENTS)
+    ):
         coverage = "partial"
     else:
         coverage = "missing"
     missing_elements = [e.label for e in elements if e not in shown]
     parts = [f"{len(shown)}/{len(elements)} expected elements shown"]
+    if key_missing:
+        parts.append(
+            "key element not shown together in one passage: "
+            + "; ".join(key_missing)
+            + " - the matching text is about something else"
+        )
+    elif prep.keys[j]:
+        parts.append("key element shown: " + "; ".join(elements[i].label for i in prep.keys[j]))
     if missing_elements:
         parts.append("not shown: " + "; ".join(missing_elements))
     if freq_note:

@@ -129,6 +129,11 @@ class Requirement(_Strict):
     search: tuple[str, ...] = Field(min_length=1)
     frequency: Frequency | None = None
     severity_weight: int = Field(ge=1, le=5)
+    #: evidence items that carry the requirement's subject: a passage that shows the other
+    #: elements but not these is about something else (e.g. "approved by the board" without a
+    #: date is not RTS Art. 2(2)(b)). Each entry must be one of ``evidence``. ``None``: the
+    #: analyser picks the item that best matches the title; ``[]``: no key element.
+    key_evidence: tuple[str, ...] | None = None
 
     @field_validator("id")
     @classmethod
@@ -154,6 +159,13 @@ class Requirement(_Strict):
         match = re.match(r"^(.* Art\. \d+)", self.reference)
         assert match is not None  # guaranteed by the reference validator
         return match.group(1)
+
+    @model_validator(mode="after")
+    def _key_evidence_known(self) -> Requirement:
+        unknown = [k for k in self.key_evidence or () if k not in self.evidence]
+        if unknown:
+            raise ValueError(f"{self.id}: key_evidence {unknown} not among its evidence items")
+        return self
 
     @model_validator(mode="after")
     def _chapter_matches_act(self) -> Requirement:

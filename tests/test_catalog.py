@@ -179,6 +179,26 @@ def test_weights_and_fields(catalog: Catalog) -> None:
         assert req.title.strip() and req.obligation.strip()
 
 
+def test_key_evidence_names_evidence_items(catalog: Catalog) -> None:
+    """Key elements are optional; where given they are evidence items, so a typo fails."""
+    keyed = [r for r in catalog.requirements if r.key_evidence is not None]
+    assert keyed, "the shipped catalog names key elements for ambiguous requirements"
+    for req in keyed:
+        assert set(req.key_evidence or ()) <= set(req.evidence), req.id
+    by_id = catalog.by_id()
+    assert by_id["RTS1774-2-2-b"].key_evidence == ("date",)
+    data = yaml.safe_load(DEFAULT_CATALOG_PATH.read_text(encoding="utf-8"))
+    good = data["requirements"][0]
+    parsed = parse_catalog(
+        {"version": "2026.1.1", "requirements": [{**good, "key_evidence": [good["evidence"][0]]}]}
+    )
+    assert parsed.requirements[0].key_evidence == (good["evidence"][0],)
+    assert (
+        parse_catalog({"version": "2026.1.1", "requirements": [good]}).requirements[0].key_evidence
+        is None
+    )
+
+
 def test_profile_applicability() -> None:
     catalog = load_catalog()
     full = catalog.applicable(EntityProfile())
@@ -205,6 +225,7 @@ def test_invalid_catalogs_fail_loudly(tmp_path: Path) -> None:
         {**good, "unexpected": 1},
         {**good, "applicability": ["excludes_everything"]},
         {**good, "chapter": "RTS-III"},
+        {**good, "key_evidence": ["not one of the evidence items"]},
     ]
     for bad in cases:
         with pytest.raises(ConfigurationError):
