@@ -18,7 +18,7 @@ from agents.analysis import (
 from agents.base import RunContext, TaskExecution
 from agents.contracts import AnalysisResults, EntityProfile, RequirementAssessment
 from agents.documents import load_documents
-from agents.policy_analyzer import PolicyAnalyzerAgent
+from agents.policy_analyzer import DEFAULT_PROFILE_NOTE, PROFILE_ENV, PolicyAnalyzerAgent
 from dora.errors import DataValidationError
 
 EVAL = Path(__file__).parent / "eval"
@@ -230,13 +230,87 @@ def test_agent_rejects_bad_inputs() -> None:
         agent.analyze_inputs({"documents": [str(ACCESS)], "profile": {"employees": "many"}})
 
 
-def test_quality_bench_lower_bar() -> None:
-    """The labeled set must stay above a floor (bench goal: P >= 0.85, R >= 0.80)."""
+def _quality(folder: Path):  # type: ignore[no-untyped-def]
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bench.analyzer_quality import evaluate
 
-    quality = evaluate(EVAL)
-    assert quality.precision >= 0.70
-    assert quality.recall >= 0.75
+    return evaluate(folder)
+
+
+def test_quality_bench_lower_bar() -> None:
+    """The dev set (tuned on) must stay above a floor: reached P 0.907, R 0.857."""
+    quality = _quality(EVAL)
+    assert quality.precision >= 0.87
+    assert quality.recall >= 0.82
+
+
+def test_quality_holdout_floor() -> None:
+    """The held-out set (never tuned on) must not regress: reached P 0.787, R 0.631."""
+    quality = _quality(EVAL / "holdout")
+    assert quality.precision >= 0.75
+    assert quality.recall >= 0.60
+    travel = next(d for d in quality.documents if d.path.startswith("travel"))
+    assert len(travel.found) <= 4  # was 6 before key elements; should reach 0
+
+
+def test_key_element_rejects_generic_governance_wording(tmp_path: Path) -> None:
+    """ "Approved by the Management Board" alone is not an approval *date* (RTS Art. 2(2)(b))."""
+    undated = tmp_path / "undated.md"
+    undated.write_text(
+        "# Travel policy\n\nOwner: Corporate Services · Approved by the Management Board\n\n"
+        "## 1 Rules\n\nTrips must be approved by the line manager.\n",
+        encoding="utf-8",
+    )
+    dated = tmp_path / "dated.md"
+    dated.write_text(
+        undated.read_text(encoding="utf-8").replace(
+            "Management Board", "Management Board on 14.01.2026"
+        ),
+        encoding="utf-8",
+    )
+    no_date = _by_id(_run([undated]))["RTS1774-2-2-b"]
+    assert no_date.coverage == "missing"
+    assert "key element not shown" in no_date.rationale
+    with_date = _by_id(_run([dated]))["RTS1774-2-2-b"]
+    assert with_date.coverage in FOUND
+    assert "key element shown: date" in with_date.rationale
+
+
+def _summary(agent: PolicyAnalyzerAgent, **inputs: object) -> tuple[str, AnalysisResults]:
+    result = asyncio.run(agent.execute_task(_task(documents=[str(ACCESS)], **inputs)))
+    return result.summary, AnalysisResults.model_validate(result.outputs["analysis_results"])
+
+
+def test_profile_fallback_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """input > agent setting > DORA_ENTITY_PROFILE > default (and the summary says which)."""
+    env_file = tmp_path / "env-profile.yaml"
+    env_file.write_text(
+        yaml.safe_dump({"profile": {"name": "Env Broker", "microenterprise": True}}),
+        encoding="utf-8",
+    )
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
+    summary, results = _summary(PolicyAnalyzerAgent())
+    assert results.profile == EntityProfile()
+    assert DEFAULT_PROFILE_NOTE in summary
+
+    monkeypatch.setenv(PROFILE_ENV, str(env_file))
+    summary, results = _summary(PolicyAnalyzerAgent())
+    assert results.profile.name == "Env Broker" and results.profile.microenterprise
+    assert DEFAULT_PROFILE_NOTE not in summary
+    assert PROFILE_ENV in summary
+    assert _by_id(results)["DORA-24-6"].coverage == "not_applicable"
+
+    configured = PolicyAnalyzerAgent(settings={"profile": {"name": "Setting Bank"}})
+    summary, results = _summary(configured)
+    assert results.profile.name == "Setting Bank"
+    assert "agent setting" in summary
+
+    summary, results = _summary(configured, profile={"name": "Input Bank"})
+    assert results.profile.name == "Input Bank"
+    assert "input 'profile'" in summary
+
+    monkeypatch.setenv(PROFILE_ENV, str(tmp_path / "missing.yaml"))
+    with pytest.raises(DataValidationError, match=PROFILE_ENV):
+        PolicyAnalyzerAgent().analyze_inputs({"documents": [str(ACCESS)]})
