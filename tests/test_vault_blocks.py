@@ -405,3 +405,14 @@ def test_blocks_save_and_load_through_prefect_api(openbao: OpenBao, kv_path: str
     assert isinstance(again, VaultCredentials)
     assert again.token is not None and again.token.get_secret_value() == openbao.root_token
     assert openbao.root_token not in repr(again)
+
+
+def test_vault_error_text_is_scrubbed_of_known_secrets() -> None:
+    """Defence in depth: if a server or proxy ever echoes a credential, it is masked."""
+    from blocks.vault import _describe
+
+    exc = hvac.exceptions.InvalidRequest(
+        "invalid secret id 5ecret-id-value", errors=["invalid secret id 5ecret-id-value"]
+    )
+    text = _describe(exc, ["5ecret-id-value"])
+    assert text == "InvalidRequest: invalid secret id **********"
