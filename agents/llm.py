@@ -44,23 +44,27 @@ model directly; fakes never need the switch because they make no requests.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agents.contracts import Evidence, GapsReport
 from dora.errors import ConfigurationError, SecretError
+
+if TYPE_CHECKING:
+    # LangChain is imported lazily: it costs about a second of start-up, and most agents
+    # (and every worker process that merely imports them) never use a model.
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +167,7 @@ def parse_models_config(settings: Mapping[str, Any]) -> ModelsConfig | None:
 
 # ---------------------------------------------------------------- building models
 #: a factory for a test model; receives the API key read from Vault (if a block is set)
-TestModelFactory = Callable[[SecretStr | None], BaseChatModel]
+TestModelFactory = Callable[[SecretStr | None], "BaseChatModel"]
 _TEST_MODELS: dict[str, TestModelFactory] = {}
 
 
@@ -251,6 +255,7 @@ def build_model(
             "models.api_key_block (keys are never read from YAML)"
         )
     from langchain.chat_models import init_chat_model
+    from langchain_core.language_models import BaseChatModel
 
     try:
         model = init_chat_model(spec, **kwargs)
@@ -276,6 +281,7 @@ def build_chat_model(
     load_secret: Callable[[str, str | None], SecretStr] = load_api_key,
 ) -> tuple[Runnable[Any, Any], list[str]]:
     """The primary model with the fallback attached (``with_fallbacks``), and their labels."""
+
     specs = config.specs()
     models = [build_model(spec, role, config, load_secret=load_secret) for role, spec in specs]
     labels = [spec for _, spec in specs]
@@ -427,6 +433,8 @@ def build_messages(
     The marker carries a random id drawn per call, so document text cannot close the block
     early and append "instructions" after it; JSON encoding escapes quotes and newlines.
     """
+    from langchain_core.messages import HumanMessage, SystemMessage
+
     data = json.dumps(_gap_payload(gaps, evidence, max_gaps), ensure_ascii=False, indent=1)
     marker = secrets.token_hex(8)
     while marker in data:  # astronomically unlikely; cheap to rule out
@@ -560,31 +568,38 @@ def parse_review(text: str, gaps: GapsReport) -> tuple[dict[str, str], list[Flag
 
 
 # ---------------------------------------------------------------- running the review
-class _FailureCounter(BaseCallbackHandler):
-    """Counts failed model calls so we know which model of the fallback chain answered.
+@functools.cache
+def _failure_counter_class() -> type[Any]:
+    """The callback class, built on first use so LangChain is imported only when needed."""
+    from langchain_core.callbacks import BaseCallbackHandler
 
-    Records only exception *types*: provider error texts sometimes quote a partial key.
-    """
+    class FailureCounter(BaseCallbackHandler):
+        """Counts failed model calls so we know which model of the fallback chain answered.
 
-    def __init__(self) -> None:
-        self.failures: list[str] = []
+        Records only exception *types*: provider error texts sometimes quote a partial key.
+        """
 
-    def on_llm_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.failures.append(type(error).__name__)
+        def __init__(self) -> None:
+            self.failures: list[str] = []
+
+        def on_llm_error(
+            self,
+            error: BaseException,
+            *,
+            run_id: UUID,
+            parent_run_id: UUID | None = None,
+            **kwargs: Any,
+        ) -> None:
+            self.failures.append(type(error).__name__)
+
+    return FailureCounter
 
 
 def _finish(
     response: Any,
     gaps: GapsReport,
     labels: list[str],
-    counter: _FailureCounter,
+    counter: Any,
     reviewed: int,
 ) -> LLMReview:
     answered_by = labels[len(counter.failures)] if len(counter.failures) < len(labels) else None
@@ -637,7 +652,7 @@ def review_gaps(
     names = list(labels)
     if not gaps.gaps:
         return _nothing_to_review(gaps, names)
-    counter = _FailureCounter()
+    counter = _failure_counter_class()()
     messages = build_messages(gaps, evidence, max_gaps=max_gaps)
     try:
         response = model.invoke(messages, config={"callbacks": [counter]})
@@ -659,7 +674,7 @@ async def areview_gaps(
     names = list(labels)
     if not gaps.gaps:
         return _nothing_to_review(gaps, names)
-    counter = _FailureCounter()
+    counter = _failure_counter_class()()
     messages = build_messages(gaps, evidence, max_gaps=max_gaps)
     try:
         response = await asyncio.wait_for(
