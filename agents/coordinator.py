@@ -27,7 +27,7 @@ from dora.errors import NoAgentAvailableError, UnknownAgentError
 
 def _version_key(version: str) -> tuple[int, ...]:
     parts = []
-    for piece in version.split("+")[0].split("-")[0].split("."):
+    for piece in version.split("+", maxsplit=1)[0].split("-", maxsplit=1)[0].split("."):
         parts.append(int(piece) if piece.isdigit() else 0)
     return tuple(parts)
 
@@ -62,8 +62,11 @@ class Coordinator:
             if agent_type not in self._instances:
                 spec = registry.get(agent_type)
                 configs = [c for c in self.configs if c.type == agent_type] or [
-                    AgentConfig(id=f"{agent_type.replace('_', '-')}-001", type=agent_type,
-                                version=getattr(spec.factory(), "version", "1.0.0"))
+                    AgentConfig(
+                        id=f"{agent_type.replace('_', '-')}-001",
+                        type=agent_type,
+                        version=getattr(spec.factory(), "version", "1.0.0"),
+                    )
                 ]
                 made = []
                 for cfg in configs:
@@ -98,7 +101,14 @@ class Coordinator:
             caps = set(insts[0].config.capabilities) | set(await insts[0].agent.get_capabilities())
             if name in caps:
                 cfg = insts[0].config
-                claimants.append((-cfg.priority, tuple(-v for v in _version_key(cfg.version)), cfg.id, agent_type))
+                claimants.append(
+                    (
+                        -cfg.priority,
+                        tuple(-v for v in _version_key(cfg.version)),
+                        cfg.id,
+                        agent_type,
+                    )
+                )
         return [c[3] for c in sorted(claimants)]
 
     async def select(self, name: str) -> tuple[DORAAgent, AgentConfig]:
@@ -116,9 +126,12 @@ class Coordinator:
                 inst = insts[(start + k) % len(insts)]
                 if await self._healthy(inst):
                     return inst.agent, inst.config
-                problems.append(f"{inst.config.id}: {inst.health.detail if inst.health else 'unknown'}")
+                problems.append(
+                    f"{inst.config.id}: {inst.health.detail if inst.health else 'unknown'}"
+                )
         raise NoAgentAvailableError(
-            f"no healthy agent for {name!r}; checked {len(problems)} instance(s): " + "; ".join(problems)
+            f"no healthy agent for {name!r}; checked {len(problems)} instance(s): "
+            + "; ".join(problems)
         )
 
 

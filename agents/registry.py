@@ -60,16 +60,32 @@ class AgentSpec:
 
 
 BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
-    AgentSpec("policy_analyzer", "agents.policy_analyzer:PolicyAnalyzerAgent",
-              description="maps policy documents to DORA requirements with evidence"),
-    AgentSpec("gap_assessment", "agents.gap_assessment:GapAssessmentAgent",
-              facts=("no_critical_gaps",), description="turns missing coverage into rated gaps"),
-    AgentSpec("risk_calculator", "agents.risk_calculator:RiskCalculatorAgent",
-              description="Monte Carlo loss exposure of the gaps in EUR"),
-    AgentSpec("implementation_planner", "agents.implementation_planner:ImplementationPlannerAgent",
-              description="remediation plan scheduled against capacity"),
-    AgentSpec("report_generator", "agents.report_generator:ReportGeneratorAgent",
-              description="HTML/PDF compliance report and executive summary"),
+    AgentSpec(
+        "policy_analyzer",
+        "agents.policy_analyzer:PolicyAnalyzerAgent",
+        description="maps policy documents to DORA requirements with evidence",
+    ),
+    AgentSpec(
+        "gap_assessment",
+        "agents.gap_assessment:GapAssessmentAgent",
+        facts=("no_critical_gaps",),
+        description="turns missing coverage into rated gaps",
+    ),
+    AgentSpec(
+        "risk_calculator",
+        "agents.risk_calculator:RiskCalculatorAgent",
+        description="Monte Carlo loss exposure of the gaps in EUR",
+    ),
+    AgentSpec(
+        "implementation_planner",
+        "agents.implementation_planner:ImplementationPlannerAgent",
+        description="remediation plan scheduled against capacity",
+    ),
+    AgentSpec(
+        "report_generator",
+        "agents.report_generator:ReportGeneratorAgent",
+        description="HTML/PDF compliance report and executive summary",
+    ),
 )
 
 _lock = threading.Lock()
@@ -100,8 +116,9 @@ def available() -> dict[str, AgentSpec]:
         return {**_cache, **_runtime}
 
 
-def register(name: str, target: str | AgentFactory, *, facts: tuple[str, ...] = (),
-             replace: bool = False) -> AgentSpec:
+def register(
+    name: str, target: str | AgentFactory, *, facts: tuple[str, ...] = (), replace: bool = False
+) -> AgentSpec:
     """Register an agent at run time; refuses to shadow an existing name unless ``replace``."""
     existing = available().get(name)
     if existing is not None and not replace:

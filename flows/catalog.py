@@ -26,7 +26,9 @@ def _load_all() -> None:
         loaded = load_definition(path)
         name = var_name(loaded.workflow.id)
         if name in FLOWS:
-            raise RuntimeError(f"two definitions compile to the same flow variable {name!r} ({path})")
+            raise RuntimeError(
+                f"two definitions compile to the same flow variable {name!r} ({path})"
+            )
         FLOWS[name] = compile_workflow(loaded, module=__name__)
         globals()[name] = FLOWS[name]
 

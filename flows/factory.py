@@ -16,6 +16,8 @@ edges and the UI draws the graph.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import inspect
 import logging
 from pathlib import Path
@@ -30,7 +32,14 @@ from pydantic import BaseModel, Field
 from agents import registry
 from agents.base import RunContext
 from dora.definition.loader import LoadedDefinition
-from dora.definition.models import HaltPolicy, RoutingRule, TaskDefinition, Workflow
+from dora.definition.models import (
+    ExternalInput,
+    HaltPolicy,
+    ParameterInput,
+    RoutingRule,
+    TaskDefinition,
+    Workflow,
+)
 from dora.settings import get_settings
 from flows import progress
 from flows.graph import PRIORITY_ORDER, execution_order, parameters, upstream_of
@@ -41,8 +50,15 @@ from tasks.policy import error_type_of, retry_options
 log = logging.getLogger("dora.flows")
 
 _PY_TYPES: dict[str, Any] = {
-    "file_list": list[str], "string": str, "numeric": float, "integer": int, "boolean": bool,
-    "structured_data": dict[str, Any], "document": str, "list": list[Any], "external_api": str | None,
+    "file_list": list[str],
+    "string": str,
+    "numeric": float,
+    "integer": int,
+    "boolean": bool,
+    "structured_data": dict[str, Any],
+    "document": str,
+    "list": list[Any],
+    "external_api": str | None,
 }
 
 
@@ -88,12 +104,17 @@ def _signature(workflow: Workflow) -> inspect.Signature:
     for spec in parameters(workflow):
         ann = _PY_TYPES.get(spec.type, Any)
         if spec.required:
-            params.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, annotation=ann))
+            params.append(
+                inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, annotation=ann)
+            )
         else:
             default = spec.default
             ann = ann if default is not None or spec.type == "external_api" else ann | None
-            params.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                            annotation=ann))
+            params.append(
+                inspect.Parameter(
+                    spec.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann
+                )
+            )
     return inspect.Signature(params)
 
 
@@ -101,29 +122,52 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
     workflow = loaded.workflow
     settings = get_settings()
 
-    async def run_agent_task(
-        upstream: dict[str, Any], params: dict[str, Any], context: RunContext
-    ) -> dict[str, Any]:
-        from prefect.runtime import task_run
+    def run_agent_task(upstream: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        # A sync Prefect task on purpose: async task runs build a new API client (and TLS
+        # context) per run, which costs ~20 ms a task (bench/overhead.py); the agent's
+        # coroutine runs in its own event loop inside. The run context is rebuilt here
+        # from the definition, the Prefect runtime and the upstream outcomes instead of
+        # being passed in: Prefect walks every parameter of every task submission.
+        from prefect.runtime import flow_run, task_run
 
-        outcome = await agent_task.execute(
-            tdef, workflow, context, params,
-            {tid: out["outputs"] for tid, out in upstream.items()},
-            attempt=int(task_run.run_count or 1),
-            use_concurrency_limits=settings.use_concurrency_limits,
+        context = run_context(loaded, str(flow_run.id) if flow_run.id else None, upstream)
+        outcome = asyncio.run(
+            agent_task.execute(
+                tdef,
+                workflow,
+                context,
+                params,
+                {tid: out["outputs"] for tid, out in upstream.items()},
+                attempt=int(task_run.run_count or 1),
+                use_concurrency_limits=settings.use_concurrency_limits,
+            )
         )
         agent_task.publish_artifacts(workflow.id, outcome)
         return outcome.model_dump(mode="json")
 
+    def cache_key(ctx: Any, parameters: dict[str, Any]) -> str | None:
+        # Within one flow run a task's inputs are fixed by its upstream tasks, so the run id
+        # and task id identify the result: a resumed or retried flow run reuses completed
+        # tasks without hashing (possibly megabytes of) inputs on every task run.
+        run_id = getattr(getattr(ctx, "task_run", None), "flow_run_id", None)
+        return (
+            f"dora-{workflow.id}-{run_id}-{tdef.id}-{loaded.content_hash[:12]}" if run_id else None
+        )
+
     run_agent_task.__name__ = run_agent_task.__qualname__ = tdef.id
     opts = retry_options(workflow).prefect_kwargs(workflow)
-    return task(
+    return task(  # type: ignore[call-overload]
         run_agent_task,
         name=tdef.id,
         task_run_name=f"{tdef.id} [{tdef.agent}]",
         description=tdef.name,
-        tags=["dora", f"agent:{tdef.agent}", f"priority:{tdef.config.priority}"],
+        # Tags cost one concurrency-limit API call per task run (Prefect acquires tag
+        # slots even when no limit exists), so they are opt-in: DORA_TASK_TAGS=true.
+        tags=[f"agent:{tdef.agent}", f"priority:{tdef.config.priority}"]
+        if settings.task_tags
+        else None,
         persist_result=True,
+        cache_key_fn=cache_key,
         **opts,
     )
 
@@ -145,9 +189,11 @@ def compile_workflow(loaded: LoadedDefinition, *, module: str = "flows.catalog")
     _run.__module__ = module
     _run.__doc__ = workflow.description or workflow.name
     _run.__signature__ = _signature(workflow)  # type: ignore[attr-defined]
-    _run.__annotations__ = {p: _PY_TYPES.get(s.type, Any) for p, s in
-                            zip(param_names, parameters(workflow), strict=True)}
-    return flow(
+    _run.__annotations__ = {
+        p: _PY_TYPES.get(s.type, Any)
+        for p, s in zip(param_names, parameters(workflow), strict=True)
+    }
+    return flow(  # type: ignore[call-overload]
         _run,
         name=workflow.id,
         version=loaded.version_label,
@@ -173,13 +219,11 @@ def _execute(
     workflow = loaded.workflow
     settings = get_settings()
     run_id = str(flow_run.id) if flow_run.id else None
-    out_dir = Path(settings.reports_dir) / workflow.id / (run_id or "local")
-    context = RunContext(
-        workflow_id=workflow.id, workflow_version=workflow.version, definition_hash=loaded.content_hash,
-        flow_run_id=run_id, output_dir=out_dir,
-        provenance={"definition_path": str(loaded.path), "definition_version": workflow.version,
-                    "definition_hash": loaded.content_hash, "agents": {}},
-    )
+    out_dir = output_dir(workflow.id, run_id)
+    wanted = {
+        t.id: {i.name for i in t.inputs if isinstance(i, ParameterInput | ExternalInput)}
+        for t in workflow.tasks
+    }
     view = RunView(workflow, agent_facts)
     router = Router(view, lambda d, r: _on_decision(workflow, run_id, d, r))
     watch = DurationWatch(router, settings.duration_check_interval_s)
@@ -197,15 +241,22 @@ def _execute(
         pending = list(order)
         while pending or running:
             if halted is None:
-                ready = [t for t in pending if all(view.states.get(u) == "completed" for u in ups[t])]
-                blocked = [t for t in pending if any(view.states.get(u) in ("failed", "skipped") for u in ups[t])]
+                ready = [
+                    t for t in pending if all(view.states.get(u) == "completed" for u in ups[t])
+                ]
+                blocked = [
+                    t
+                    for t in pending
+                    if any(view.states.get(u) in ("failed", "skipped") for u in ups[t])
+                ]
                 for tid in blocked:
                     pending.remove(tid)
                     _set(view, tid, "skipped")
                     summaries[tid].state = "skipped"
                     failed_up = [u for u in ups[tid] if view.states.get(u) in ("failed", "skipped")]
-                    summaries[tid].error = f"not run: upstream {', '.join(failed_up)} did not complete"
-                    tracker.task_done(tid, "skipped", summaries[tid].error)
+                    why = f"not run: upstream {', '.join(failed_up)} did not complete"
+                    summaries[tid].error = why
+                    tracker.task_done(tid, "skipped", why)
                 if not parallel:
                     ready = ready[:1] if not running else []
                 for tid in ready:
@@ -214,8 +265,7 @@ def _execute(
                     tracker.task_started(tid)
                     futures[tid] = running[tid] = tasks[tid].submit(
                         upstream={u: futures[u] for u in ups[tid]},
-                        params={k: v for k, v in params.items()},
-                        context=context,
+                        params={k: v for k, v in params.items() if k in wanted[tid]},
                     )
             else:
                 for tid in pending:
@@ -224,8 +274,12 @@ def _execute(
                     summaries[tid].error = f"not run: the workflow halted ({halted})"
                 pending.clear()
             if not running:
-                if pending and halted is None and not any(
-                    all(view.states.get(u) == "completed" for u in ups[t]) for t in pending
+                if (
+                    pending
+                    and halted is None
+                    and not any(
+                        all(view.states.get(u) == "completed" for u in ups[t]) for t in pending
+                    )
                 ):
                     break  # nothing can make progress (defensive; load-time checks prevent it)
                 continue
@@ -237,24 +291,29 @@ def _execute(
                 out = fut.result()
                 outcomes[done_id] = out
                 summaries[done_id] = TaskSummary(
-                    state="completed", agent_id=out["agent_id"], agent_version=out["agent_version"],
-                    summary=out["summary"], attempts=out["attempt"], duration_s=out["duration_s"],
-                    input_digest=out["input_digest"], output_digest=out["output_digest"],
+                    state="completed",
+                    agent_id=out["agent_id"],
+                    agent_version=out["agent_version"],
+                    summary=out["summary"],
+                    attempts=out["attempt"],
+                    duration_s=out["duration_s"],
+                    input_digest=out["input_digest"],
+                    output_digest=out["output_digest"],
                     artifacts=out["artifacts"],
                 )
-                context.provenance["agents"][done_id] = {"agent_id": out["agent_id"],
-                                                         "version": out["agent_version"]}
                 with view.lock:
                     view.outputs[done_id] = out["outputs"]
                 _set(view, done_id, "completed")
-                tracker.task_done(done_id, "completed", out["summary"])
+                tracker.task_done(done_id, "completed", str(out["summary"]))
             else:
                 exc = state.result(raise_on_failure=False)
                 exc = exc if isinstance(exc, BaseException) else None
                 kind = error_type_of(exc)
-                message = str(exc) if exc else (state.message or state.name)
+                message = str(exc) if exc else (state.message or state.name or "failed")
                 summaries[done_id] = TaskSummary(
-                    state="failed", error=_clip(message), error_type=kind,
+                    state="failed",
+                    error=_clip(message),
+                    error_type=kind,
                     attempts=_attempts(fut),
                 )
                 _set(view, done_id, "failed")
@@ -271,31 +330,76 @@ def _execute(
     activation = view.activation()
     criteria = check_success(workflow, activation)
     failed_required = [c for c in criteria if c.required and not c.passed]
-    warnings = [f"optional criterion not met: {c.condition}" + (f" ({c.error})" if c.error else "")
-                for c in criteria if not c.required and not c.passed]
+    warnings = [
+        f"optional criterion not met: {c.condition}" + (f" ({c.error})" if c.error else "")
+        for c in criteria
+        if not c.required and not c.passed
+    ]
     failed_tasks = [t for t, s in summaries.items() if s.state == "failed"]
     if halted:
         message = f"halted: {halted}"
     elif failed_tasks:
-        message = "task(s) failed: " + ", ".join(f"{t} ({summaries[t].error_type})" for t in failed_tasks)
+        message = "task(s) failed: " + ", ".join(
+            f"{t} ({summaries[t].error_type})" for t in failed_tasks
+        )
     elif failed_required:
         message = "required success criteria not met: " + "; ".join(
-            c.condition + (f" ({c.error})" if c.error else f" (read {_fmt(c.values)})") for c in failed_required)
+            c.condition + (f" ({c.error})" if c.error else f" (read {_fmt(c.values)})")
+            for c in failed_required
+        )
     else:
         message = f"all {len(order)} tasks completed; all required success criteria met"
     ok = not halted and not failed_tasks and not failed_required
     result = WorkflowRunResult(
-        workflow_id=workflow.id, workflow_version=workflow.version, definition_hash=loaded.content_hash,
-        flow_run_id=run_id, state="completed" if ok else "failed", message=message,
-        output_dir=str(out_dir), tasks=summaries, decisions=router.decisions, criteria=criteria,
-        warnings=warnings, outputs={tid: o["outputs"] for tid, o in outcomes.items()},
+        workflow_id=workflow.id,
+        workflow_version=workflow.version,
+        definition_hash=loaded.content_hash,
+        flow_run_id=run_id,
+        state="completed" if ok else "failed",
+        message=message,
+        output_dir=str(out_dir),
+        tasks=summaries,
+        decisions=router.decisions,
+        criteria=criteria,
+        warnings=warnings,
+        outputs={tid: o["outputs"] for tid, o in outcomes.items()},
     )
     progress.write_summary(result, workflow)
     tracker.finished(result)
     data = result.model_dump(mode="json")
     if ok:
-        return Completed(message=message + (f"; {len(warnings)} warning(s)" if warnings else ""), data=data)
+        return Completed(
+            message=message + (f"; {len(warnings)} warning(s)" if warnings else ""), data=data
+        )
     return Failed(message=message, data=data)
+
+
+def run_context(
+    loaded: LoadedDefinition, run_id: str | None, upstream: dict[str, dict[str, Any]] | None = None
+) -> RunContext:
+    """What an agent may know about its run; provenance covers the tasks it reads."""
+    workflow = loaded.workflow
+    agents = {
+        tid: {"agent_id": out.get("agent_id"), "version": out.get("agent_version")}
+        for tid, out in (upstream or {}).items()
+    }
+    return RunContext(
+        workflow_id=workflow.id,
+        workflow_version=workflow.version,
+        definition_hash=loaded.content_hash,
+        flow_run_id=run_id,
+        output_dir=output_dir(workflow.id, run_id),
+        provenance={
+            "definition_path": str(loaded.path),
+            "definition_version": workflow.version,
+            "definition_hash": loaded.content_hash,
+            "agents": agents,
+        },
+    )
+
+
+def output_dir(workflow_id: str, run_id: str | None) -> Path:
+    return Path(get_settings().reports_dir) / workflow_id / (run_id or "local")
 
 
 def _set(view: RunView, tid: str, state: Any) -> None:
@@ -304,10 +408,26 @@ def _set(view: RunView, tid: str, state: Any) -> None:
 
 
 def _first_done(running: dict[str, PrefectFuture[Any]]) -> tuple[str, PrefectFuture[Any]]:
-    by_id = {id(f): tid for tid, f in running.items()}
-    for fut in as_completed(list(running.values())):
-        return by_id[id(fut)], fut
-    raise RuntimeError("no running task")  # pragma: no cover
+    """The first running task to finish.
+
+    Waits on the thread-pool futures underneath the Prefect futures: Prefect's own
+    ``as_completed`` adds tens of milliseconds per task to a chain (measured with
+    bench/overhead.py), which would make a compiled flow slower than a hand-written one.
+    """
+    wrapped: dict[concurrent.futures.Future[Any], str] = {}
+    for tid, fut in running.items():
+        inner = getattr(fut, "wrapped_future", None)
+        if not isinstance(inner, concurrent.futures.Future):
+            for done in as_completed(list(running.values())):  # other task runners
+                return next(t for t, f in running.items() if f is done), done
+            raise RuntimeError("no running task")  # pragma: no cover
+        wrapped[inner] = tid
+    done_set, _ = concurrent.futures.wait(
+        list(wrapped), return_when=concurrent.futures.FIRST_COMPLETED
+    )
+    order = list(running)
+    tid = min((wrapped[f] for f in done_set), key=order.index)
+    return tid, running[tid]
 
 
 def _attempts(fut: PrefectFuture[Any]) -> int:
@@ -329,15 +449,27 @@ def _fmt(values: dict[str, Any]) -> str:
 
 
 def _related(run_id: str | None) -> list[dict[str, str]]:
-    return [{"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}] if run_id else []
+    return (
+        [{"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}]
+        if run_id
+        else []
+    )
 
 
-def _on_decision(workflow: Workflow, run_id: str | None, decision: Decision, rule: RoutingRule) -> None:
+def _on_decision(
+    workflow: Workflow, run_id: str | None, decision: Decision, rule: RoutingRule
+) -> None:
     from prefect.events import emit_event
 
     who = decision.target or ",".join(decision.approvers or decision.recipients)
-    log.info("routing rule %d (%s) %s: %s read %s", decision.rule, decision.action,
-             "FIRED" if decision.fired else "not fired", decision.condition, _fmt(decision.values))
+    log.info(
+        "routing rule %d (%s) %s: %s read %s",
+        decision.rule,
+        decision.action,
+        "FIRED" if decision.fired else "not fired",
+        decision.condition,
+        _fmt(decision.values),
+    )
     emit_event(
         event=f"dora.routing.{decision.action}",
         resource={
@@ -353,12 +485,23 @@ def _on_decision(workflow: Workflow, run_id: str | None, decision: Decision, rul
     )
 
 
-def _emit_halt(workflow: Workflow, run_id: str | None, task_id: str, kind: str, message: str,
-               policy: HaltPolicy) -> None:
+def _emit_halt(
+    workflow: Workflow,
+    run_id: str | None,
+    task_id: str,
+    kind: str,
+    message: str,
+    policy: HaltPolicy,
+) -> None:
     from prefect.events import emit_event
 
-    log.error("workflow %s halted: task %s failed with %s; notifying %s", workflow.id, task_id, kind,
-              ", ".join(policy.notify) or "nobody")
+    log.error(
+        "workflow %s halted: task %s failed with %s; notifying %s",
+        workflow.id,
+        task_id,
+        kind,
+        ", ".join(policy.notify) or "nobody",
+    )
     emit_event(
         event="dora.workflow.halted",
         resource={
@@ -368,10 +511,14 @@ def _emit_halt(workflow: Workflow, run_id: str | None, task_id: str, kind: str, 
             "dora.notify": ",".join(policy.notify),
         },
         related=_related(run_id),
-        payload={"task_id": task_id, "error_type": kind, "message": _clip(message), "notify": policy.notify},
+        payload={
+            "task_id": task_id,
+            "error_type": kind,
+            "message": _clip(message),
+            "notify": policy.notify,
+        },
     )
 
 
 def task_priority(workflow: Workflow, tid: str) -> int:
     return PRIORITY_ORDER[workflow.task(tid).config.priority]
-

@@ -84,14 +84,29 @@ def parameters(workflow: Workflow) -> list[ParameterSpec]:
     for t in workflow.tasks:
         for inp in t.inputs:
             if isinstance(inp, ParameterInput):
-                spec = specs.setdefault(inp.name, ParameterSpec(
-                    name=inp.name, type=inp.type, required=inp.required and inp.default is None,
-                    default=inp.default, description=inp.description))
+                spec = specs.setdefault(
+                    inp.name,
+                    ParameterSpec(
+                        name=inp.name,
+                        type=inp.type,
+                        required=inp.required and inp.default is None,
+                        default=inp.default,
+                        description=inp.description,
+                    ),
+                )
                 spec.used_by.append(t.id)
             elif isinstance(inp, ExternalInput):
-                spec = specs.setdefault(inp.name, ParameterSpec(
-                    name=inp.name, type="external_api", required=False, default=None,
-                    description=inp.description or f"path or URL overriding source {inp.source!r}"))
+                spec = specs.setdefault(
+                    inp.name,
+                    ParameterSpec(
+                        name=inp.name,
+                        type="external_api",
+                        required=False,
+                        default=None,
+                        description=inp.description
+                        or f"path or URL overriding source {inp.source!r}",
+                    ),
+                )
                 spec.used_by.append(t.id)
     return list(specs.values())
 
@@ -144,44 +159,81 @@ def build_plan(workflow: Workflow, content_hash: str) -> Plan:
     opts = retry_options(workflow)
     tasks = [
         TaskPlan(
-            id=t.id, name=t.name, agent=t.agent, level=level_of[t.id], upstream=upstream_of(workflow, t.id),
-            priority=t.config.priority, timeout_s=t.config.timeout, retries=opts.retries,
-            retry_delays_s=opts.delays, resources=t.config.resources.model_dump(),
+            id=t.id,
+            name=t.name,
+            agent=t.agent,
+            level=level_of[t.id],
+            upstream=upstream_of(workflow, t.id),
+            priority=t.config.priority,
+            timeout_s=t.config.timeout,
+            retries=opts.retries,
+            retry_delays_s=opts.delays,
+            resources=t.config.resources.model_dump(),
             inputs=[i.model_dump(exclude_defaults=True) for i in t.inputs],
             outputs=[o.model_dump(exclude_defaults=True) for o in t.outputs],
         )
-        for t in sorted(workflow.tasks, key=lambda t: (level_of[t.id], PRIORITY_ORDER[t.config.priority]))
+        for t in sorted(
+            workflow.tasks, key=lambda t: (level_of[t.id], PRIORITY_ORDER[t.config.priority])
+        )
     ]
     rules = []
     for i, r in enumerate(workflow.routing):
         cond = parse_condition(r.condition)
-        when = (f"every few seconds while running, and at the end" if cond.reads_duration and not cond.task_ids
-                else f"when {', '.join(sorted(cond.task_ids)) or 'the run'} finished")
+        when = (
+            "every few seconds while running, and at the end"
+            if cond.reads_duration and not cond.task_ids
+            else f"when {', '.join(sorted(cond.task_ids)) or 'the run'} finished"
+        )
         if isinstance(r, EscalateRule):
-            who, automation = [r.target], f"notify {r.target} on event dora.routing.escalate (rule {i})"
+            who, automation = (
+                [r.target],
+                f"notify {r.target} on event dora.routing.escalate (rule {i})",
+            )
         elif isinstance(r, RequireApprovalRule):
-            who, automation = list(r.approvers), f"suspend the run until {', '.join(r.approvers)} approve"
+            who, automation = (
+                list(r.approvers),
+                f"suspend the run until {', '.join(r.approvers)} approve",
+            )
         else:
             assert isinstance(r, AlertRule)
             who = list(r.recipients)
             automation = f"notify {', '.join(r.recipients)} on event dora.routing.alert (rule {i})"
-        rules.append(RulePlan(index=i, condition=r.condition, action=r.action, evaluated=when, who=who,
-                              automation=automation))
+        rules.append(
+            RulePlan(
+                index=i,
+                condition=r.condition,
+                action=r.action,
+                evaluated=when,
+                who=who,
+                automation=automation,
+            )
+        )
     eh = []
     for p in workflow.error_handling:
         d = p.model_dump()
         if isinstance(p, RetryPolicy):
-            d["effect"] = f"retry up to {p.max_attempts} attempts, {p.backoff} backoff from {p.base_delay_seconds}s"
+            d["effect"] = (
+                f"retry up to {p.max_attempts} attempts, {p.backoff} backoff from {p.base_delay_seconds}s"
+            )
         elif isinstance(p, QueuePolicy):
             d["effect"] = f"wait for the resource ({p.wait_strategy}) up to {p.max_wait_seconds}s"
         elif isinstance(p, HaltPolicy):
             d["effect"] = f"fail the run at once, notify {', '.join(p.notify) or 'nobody'}"
         eh.append(d)
     return Plan(
-        workflow_id=workflow.id, name=workflow.name, version=workflow.version, definition_hash=content_hash,
-        flow_name=workflow.id, flow_version=f"{workflow.version}+{content_hash[:12]}",
-        timeout_s=workflow.config.timeout, parallel_execution=workflow.config.parallel_execution,
-        parameters=parameters(workflow), levels=lvls, tasks=tasks, routing=rules, error_handling=eh,
+        workflow_id=workflow.id,
+        name=workflow.name,
+        version=workflow.version,
+        definition_hash=content_hash,
+        flow_name=workflow.id,
+        flow_version=f"{workflow.version}+{content_hash[:12]}",
+        timeout_s=workflow.config.timeout,
+        parallel_execution=workflow.config.parallel_execution,
+        parameters=parameters(workflow),
+        levels=lvls,
+        tasks=tasks,
+        routing=rules,
+        error_handling=eh,
         success_criteria=[c.model_dump() for c in workflow.success_criteria],
         triggers=[t.model_dump() for t in workflow.triggers],
     )

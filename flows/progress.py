@@ -43,6 +43,8 @@ class Tracker:
         self._artifact_id: Any = None
         self._last = 0.0
         self._lock = threading.Lock()
+        self._pending: float | None = None
+        self._worker: threading.Thread | None = None
 
     def started(self) -> None:
         _notify("*", "started", f"{self.workflow.id} {self.workflow.version}: {self.total} tasks")
@@ -65,21 +67,37 @@ class Tracker:
             self.done += 1
             _notify(task_id, state, detail)
             now = time.monotonic()
-            if self._artifact_id is not None and (now - self._last >= self.interval or self.done == self.total):
+            if self._artifact_id is not None and (
+                now - self._last >= self.interval or self.done == self.total
+            ):
                 self._last = now
                 self._update(100.0 * self.done / self.total)
 
     def _update(self, pct: float) -> None:
-        try:
-            from prefect.artifacts import update_progress_artifact
+        """Hand the value to a background thread: an API call must not stall scheduling."""
+        self._pending = pct
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._push, name="dora-progress", daemon=True)
+            self._worker.start()
 
-            update_progress_artifact(artifact_id=self._artifact_id, progress=pct)
-        except Exception:
-            log.debug("progress artifact not updated", exc_info=True)
+    def _push(self) -> None:
+        from prefect.artifacts import update_progress_artifact
+
+        while self._pending is not None:
+            pct, self._pending = self._pending, None
+            try:
+                update_progress_artifact(artifact_id=self._artifact_id, progress=pct)
+            except Exception:
+                log.debug("progress artifact not updated", exc_info=True)
+
+    def flush(self) -> None:
+        if self._worker is not None:
+            self._worker.join(timeout=10)
 
     def finished(self, result: WorkflowRunResult) -> None:
         if self._artifact_id is not None:
             self._update(100.0)
+            self.flush()
         _notify("*", result.state, result.message)
         if self.run_id is None:
             return
@@ -114,7 +132,9 @@ def summary_markdown(result: WorkflowRunResult, workflow: Workflow) -> str:
     for tid, s in result.tasks.items():
         text = (s.summary or s.error or "").replace("|", "\\|").replace("\n", " ")[:200]
         secs = f"{s.duration_s:.1f}" if s.duration_s is not None else ""
-        lines.append(f"| {tid} | {icon.get(s.state, '')} {s.state} | {s.agent_id or ''} | {s.attempts or ''} | {secs} | {text} |")
+        lines.append(
+            f"| {tid} | {icon.get(s.state, '')} {s.state} | {s.agent_id or ''} | {s.attempts or ''} | {secs} | {text} |"
+        )
     lines += ["", "## Routing decisions", ""]
     if not result.decisions:
         lines.append("No routing rule was evaluated.")
@@ -135,7 +155,10 @@ def summary_markdown(result: WorkflowRunResult, workflow: Workflow) -> str:
     files = [a for s in result.tasks.values() for a in s.artifacts]
     if files:
         lines += ["", "## Files", ""]
-        lines += [f"- [{Path(a['path']).name}]({Path(a['path']).resolve().as_uri()}) — {a.get('description', '')}" for a in files]
+        lines += [
+            f"- [{Path(a['path']).name}]({Path(a['path']).resolve().as_uri()}) — {a.get('description', '')}"
+            for a in files
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -144,7 +167,9 @@ def write_summary(result: WorkflowRunResult, workflow: Workflow) -> Path:
     out = Path(result.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "run.json.tmp"
-    tmp.write_text(json.dumps(result.model_dump(mode="json"), indent=2, default=str), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(result.model_dump(mode="json"), indent=2, default=str), encoding="utf-8"
+    )
     tmp.replace(out / "run.json")
     (out / "run-summary.md").write_text(summary_markdown(result, workflow), encoding="utf-8")
     return out / "run.json"

@@ -82,13 +82,19 @@ class RunView:
         with self.lock:
             wf = self.workflow
             tasks = {
-                t.id: {"outputs": dict(self.outputs.get(t.id, {})), "state": self.states.get(t.id, "pending")}
+                t.id: {
+                    "outputs": dict(self.outputs.get(t.id, {})),
+                    "state": self.states.get(t.id, "pending"),
+                }
                 for t in wf.tasks
             }
             data: dict[str, Any] = {
                 "task": tasks,
-                "workflow": {"id": wf.id, "version": wf.version,
-                             "duration": time.monotonic() - self.started},
+                "workflow": {
+                    "id": wf.id,
+                    "version": wf.version,
+                    "duration": time.monotonic() - self.started,
+                },
                 "all_tasks_completed": all(self.states.get(t.id) == "completed" for t in wf.tasks),
                 "failed_tasks": sum(1 for s in self.states.values() if s == "failed"),
             }
@@ -144,26 +150,38 @@ class Router:
     def _ready(self, rule: RoutingRule, final: bool) -> bool:
         cond = parse_condition(rule.condition)
         needed = cond.task_ids
-        finished = {tid for tid, s in self.view.states.items() if s in ("completed", "failed", "skipped")}
+        finished = {
+            tid for tid, s in self.view.states.items() if s in ("completed", "failed", "skipped")
+        }
         if cond.reads_duration and not needed:
             return True  # periodic rules: checked each tick until they fire, and at the end
         return final or needed <= finished
 
     def check(self, final: bool = False) -> list[Decision]:
         fired: list[Decision] = []
+        if len(self.done) == len(self.view.workflow.routing):
+            return fired  # nothing left to decide; skip building the activation
         with self._lock:
             activation = self.view.activation()
             for i, rule in enumerate(self.view.workflow.routing):
                 if i in self.done or not self._ready(rule, final):
                     continue
                 ok, read, error = evaluate(rule.condition, activation)
-                periodic = parse_condition(rule.condition).reads_duration and not parse_condition(rule.condition).task_ids
+                periodic = (
+                    parse_condition(rule.condition).reads_duration
+                    and not parse_condition(rule.condition).task_ids
+                )
                 if periodic and not ok and not final:
                     continue  # not yet; look again on the next tick
                 self.done.add(i)
                 decision = Decision(
-                    rule=i, action=rule.action, condition=rule.condition, values=read, fired=ok,
-                    error=error, evaluated_at=datetime.now(UTC),
+                    rule=i,
+                    action=rule.action,
+                    condition=rule.condition,
+                    values=read,
+                    fired=ok,
+                    error=error,
+                    evaluated_at=datetime.now(UTC),
                     target=rule.target if isinstance(rule, EscalateRule) else None,
                     approvers=list(rule.approvers) if isinstance(rule, RequireApprovalRule) else [],
                     recipients=list(rule.recipients) if isinstance(rule, AlertRule) else [],
@@ -185,7 +203,9 @@ class DurationWatch:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if not any(parse_condition(r.condition).reads_duration for r in self.router.view.workflow.routing):
+        if not any(
+            parse_condition(r.condition).reads_duration for r in self.router.view.workflow.routing
+        ):
             return
         self._thread = threading.Thread(target=self._loop, name="dora-duration-watch", daemon=True)
         self._thread.start()
@@ -204,6 +224,13 @@ def check_success(workflow: Workflow, activation: dict[str, Any]) -> list[Criter
     out = []
     for crit in workflow.success_criteria:
         ok, read, error = evaluate(crit.condition, activation)
-        out.append(CriterionResult(condition=crit.condition, required=crit.required, passed=ok,
-                                   values=read, error=error))
+        out.append(
+            CriterionResult(
+                condition=crit.condition,
+                required=crit.required,
+                passed=ok,
+                values=read,
+                error=error,
+            )
+        )
     return out

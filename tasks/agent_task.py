@@ -97,11 +97,15 @@ async def _acquire(
     return agent, cfg
 
 
-async def _call_agent(agent: Any, task: TaskDefinition, execution: TaskExecution, attempt: int) -> TaskResult:
+async def _call_agent(
+    agent: Any, task: TaskDefinition, execution: TaskExecution, attempt: int
+) -> TaskResult:
     try:
-        # a thread of its own: a CPU-bound agent cannot block the timeout or other tasks
-        coro = asyncio.to_thread(asyncio.run, agent.execute_task(execution))
-        result = await asyncio.wait_for(coro, timeout=task.config.timeout)
+        # Agents are async and must not block their event loop (CPU-heavy work goes to a
+        # thread inside the agent, as policy_analyzer does); each task runs in its own
+        # loop and thread, so a blocking agent delays only itself, but its timeout then
+        # fires only when it yields.
+        result = await asyncio.wait_for(agent.execute_task(execution), timeout=task.config.timeout)
     except TimeoutError:
         raise AgentTimeoutError(
             f"task {task.id!r}: agent {agent.agent_id} did not finish within {task.config.timeout}s "
@@ -116,7 +120,9 @@ async def _call_agent(agent: Any, task: TaskDefinition, execution: TaskExecution
             f"task {task.id!r}: agent {agent.agent_id} rejected its input: {loc}: {first['msg']}"
         ) from None
     except Exception as exc:
-        raise AgentError(f"task {task.id!r}: agent {agent.agent_id} failed: {type(exc).__name__}: {exc}") from exc
+        raise AgentError(
+            f"task {task.id!r}: agent {agent.agent_id} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(result, TaskResult):
         raise DataValidationError(
             f"task {task.id!r}: agent {agent.agent_id} returned {type(result).__name__}, not TaskResult"
@@ -152,9 +158,14 @@ async def execute(
             async with AsyncExitStack() as stack:
                 agent, _cfg = await _acquire(stack, coordinator, task, use_concurrency_limits)
                 execution = TaskExecution(
-                    task_id=task.id, task_name=task.name, agent=task.agent, inputs=inputs,
-                    declared_outputs=[o.name for o in task.outputs], timeout_seconds=task.config.timeout,
-                    attempt=attempt, context=context,
+                    task_id=task.id,
+                    task_name=task.name,
+                    agent=task.agent,
+                    inputs=inputs,
+                    declared_outputs=[o.name for o in task.outputs],
+                    timeout_seconds=task.config.timeout,
+                    attempt=attempt,
+                    context=context,
                 )
                 result = await _call_agent(agent, task, execution, attempt)
             break
@@ -167,11 +178,19 @@ async def execute(
             await asyncio.sleep(delay)
     _check_outputs(task, result, agent.agent_id)
     return TaskOutcome(
-        task_id=task.id, agent=task.agent, agent_id=agent.agent_id,
-        agent_version=getattr(agent, "version", "unknown"), outputs=result.outputs,
-        summary=result.summary, artifacts=result.artifacts, tables=result.tables,
-        attempt=attempt, started_at=started, duration_s=time.perf_counter() - t0,
-        input_digest=digest(inputs), output_digest=digest(result.outputs),
+        task_id=task.id,
+        agent=task.agent,
+        agent_id=agent.agent_id,
+        agent_version=getattr(agent, "version", "unknown"),
+        outputs=result.outputs,
+        summary=result.summary,
+        artifacts=result.artifacts,
+        tables=result.tables,
+        attempt=attempt,
+        started_at=started,
+        duration_s=time.perf_counter() - t0,
+        input_digest=digest(inputs),
+        output_digest=digest(result.outputs),
     )
 
 
@@ -192,13 +211,15 @@ def publish_artifacts(workflow_id: str, outcome: TaskOutcome) -> None:
     for name, rows in outcome.tables.items():
         if rows:
             create_table_artifact(
-                table=rows, key=artifact_key(workflow_id, outcome.task_id, name),
+                table=rows,
+                key=artifact_key(workflow_id, outcome.task_id, name),
                 description=f"{name} from task {outcome.task_id} ({outcome.agent_id})",
             )
     for ref in outcome.artifacts:
         uri = Path(ref.path).resolve().as_uri()
         create_link_artifact(
-            link=uri, link_text=Path(ref.path).name,
+            link=uri,
+            link_text=Path(ref.path).name,
             key=artifact_key(workflow_id, outcome.task_id, ref.kind),
             description=ref.description or f"{ref.kind} from task {outcome.task_id}",
         )

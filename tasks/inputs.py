@@ -45,12 +45,22 @@ def coerce(kind: str, value: Any, where: str) -> Any:
                 return [v.strip() for v in value.split(",") if v.strip()]
             if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
                 return list(value)
-        elif kind == "string" and isinstance(value, str | int | float) and not isinstance(value, bool):
+        elif (
+            kind == "string"
+            and isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+        ):
             return str(value)
         elif kind == "numeric":
             if isinstance(value, bool):
                 raise ValueError
-            return float(value) if isinstance(value, str) else value if isinstance(value, int | float) else float(value)
+            return (
+                float(value)
+                if isinstance(value, str)
+                else value
+                if isinstance(value, int | float)
+                else float(value)
+            )
         elif kind == "integer":
             if isinstance(value, bool):
                 raise ValueError
@@ -61,7 +71,14 @@ def coerce(kind: str, value: Any, where: str) -> Any:
         elif kind == "boolean":
             if isinstance(value, bool):
                 return value
-            if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0"}:
+            if isinstance(value, str) and value.strip().lower() in {
+                "true",
+                "false",
+                "yes",
+                "no",
+                "1",
+                "0",
+            }:
                 return value.strip().lower() in {"true", "yes", "1"}
         elif kind in ("structured_data", "list"):
             parsed = json.loads(value) if isinstance(value, str) else value
@@ -71,7 +88,9 @@ def coerce(kind: str, value: Any, where: str) -> Any:
             return value
     except (ValueError, TypeError, json.JSONDecodeError):
         pass
-    raise DataValidationError(f"{where}: expected {kind}, got {type(value).__name__} {_short(value)}")
+    raise DataValidationError(
+        f"{where}: expected {kind}, got {type(value).__name__} {_short(value)}"
+    )
 
 
 def check_type(kind: str | None, value: Any, where: str) -> None:
@@ -79,11 +98,15 @@ def check_type(kind: str | None, value: Any, where: str) -> None:
     if kind is None or value is None:
         return
     allowed = PY_TYPES.get(kind)
-    ok = allowed is not None and isinstance(value, allowed) and not (
-        kind in ("numeric", "integer") and isinstance(value, bool)
+    ok = (
+        allowed is not None
+        and isinstance(value, allowed)
+        and not (kind in ("numeric", "integer") and isinstance(value, bool))
     )
     if not ok:
-        raise DataValidationError(f"{where}: expected {kind}, got {type(value).__name__} {_short(value)}")
+        raise DataValidationError(
+            f"{where}: expected {kind}, got {type(value).__name__} {_short(value)}"
+        )
 
 
 def _short(value: Any) -> str:
@@ -119,7 +142,9 @@ def resolve_inputs(
             outs = upstream.get(inp.from_task)
             if outs is None or inp.field not in outs:
                 if inp.required:
-                    raise DataValidationError(f"{where}: task {inp.from_task!r} produced no {inp.field!r}")
+                    raise DataValidationError(
+                        f"{where}: task {inp.from_task!r} produced no {inp.field!r}"
+                    )
                 values[inp.name] = None
                 continue
             check_type(inp.type, outs[inp.field], where)
@@ -131,5 +156,7 @@ def resolve_inputs(
             values[inp.name] = {s: dict(upstream[s]) for s in inp.sources if s in upstream}
         elif isinstance(inp, ExternalInput):
             override = params.get(inp.name)
-            values[inp.name] = read_external(inp.source, override if isinstance(override, str) else None)
+            values[inp.name] = read_external(
+                inp.source, override if isinstance(override, str) else None
+            )
     return values

@@ -80,9 +80,17 @@ def retry_options(workflow: Workflow) -> RetryOptions:
     retries = max(budgets, default=0)
     if retries == 0:
         return RetryOptions(0, [])
-    primary = explicit[0] if explicit else RetryPolicy(
-        error_type="agent_error", action="retry", max_attempts=retries + 1, backoff="exponential",
-        base_delay_seconds=2.0)
+    primary = (
+        explicit[0]
+        if explicit
+        else RetryPolicy(
+            error_type="agent_error",
+            action="retry",
+            max_attempts=retries + 1,
+            backoff="exponential",
+            base_delay_seconds=2.0,
+        )
+    )
     return RetryOptions(retries, backoff_delays(primary, retries))
 
 

@@ -49,7 +49,9 @@ class HttpSource(_Strict):
     timeout_seconds: float = Field(30, gt=0)
 
 
-Source = Annotated[Annotated[FileSource, Tag("file")] | Annotated[HttpSource, Tag("http")], Discriminator("kind")]
+Source = Annotated[
+    Annotated[FileSource, Tag("file")] | Annotated[HttpSource, Tag("http")], Discriminator("kind")
+]
 
 
 class SourcesFile(_Strict):
@@ -71,8 +73,9 @@ def load_sources(path: Path) -> dict[str, FileSource | HttpSource]:
     out: dict[str, FileSource | HttpSource] = {}
     for name, src in parsed.sources.items():
         if isinstance(src, FileSource) and not src.path.is_absolute():
-            src = FileSource(kind="file", path=base / src.path)
-        out[name] = src
+            out[name] = FileSource(kind="file", path=base / src.path)
+        else:
+            out[name] = src
     return out
 
 
@@ -80,7 +83,8 @@ def read_source(name: str, override: str | None = None, sources_file: Path | Non
     """Read source ``name`` (or the override path/URL) as JSON-compatible data."""
     if override:
         spec: FileSource | HttpSource = (
-            HttpSource(kind="http", url=override) if override.startswith(("http://", "https://"))
+            HttpSource(kind="http", url=override)
+            if override.startswith(("http://", "https://"))
             else FileSource(kind="file", path=Path(override))
         )
     else:
@@ -104,7 +108,9 @@ def read_source(name: str, override: str | None = None, sources_file: Path | Non
 def _read_file(name: str, path: Path) -> Any:
     try:
         if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise ExternalSourceError(f"source {name!r}: {path} is larger than {MAX_SOURCE_BYTES} bytes")
+            raise ExternalSourceError(
+                f"source {name!r}: {path} is larger than {MAX_SOURCE_BYTES} bytes"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ExternalSourceError(f"source {name!r}: file {path} does not exist") from None
@@ -118,11 +124,17 @@ def _read_http(name: str, spec: HttpSource) -> Any:
     if spec.secret_block:
         headers["Authorization"] = f"Bearer {_secret(spec.secret_block)}"
     try:
-        response = httpx.get(spec.url, headers=headers, timeout=spec.timeout_seconds, follow_redirects=False)
+        response = httpx.get(
+            spec.url, headers=headers, timeout=spec.timeout_seconds, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
-        raise ExternalSourceError(f"source {name!r}: {spec.url} is unreachable ({type(exc).__name__})") from None
+        raise ExternalSourceError(
+            f"source {name!r}: {spec.url} is unreachable ({type(exc).__name__})"
+        ) from None
     if response.status_code != 200:
-        raise ExternalSourceError(f"source {name!r}: {spec.url} answered HTTP {response.status_code}")
+        raise ExternalSourceError(
+            f"source {name!r}: {spec.url} answered HTTP {response.status_code}"
+        )
     kind = "csv" if "csv" in response.headers.get("content-type", "") else "json"
     return _parse(name, spec.url, response.text, kind)
 
@@ -133,11 +145,14 @@ def _secret(block_name: str) -> str:
     try:
         block = Block.load(block_name)
     except Exception as exc:
-        raise ExternalSourceError(f"secret block {block_name!r} cannot be loaded: {type(exc).__name__}") from None
+        raise ExternalSourceError(
+            f"secret block {block_name!r} cannot be loaded: {type(exc).__name__}"
+        ) from None
     getter = getattr(block, "get", None)
-    value = getter() if callable(getter) else getattr(block, "value", None)
-    if hasattr(value, "get_secret_value"):
-        value = value.get_secret_value()
+    value: Any = getter() if callable(getter) else getattr(block, "value", None)
+    secret = getattr(value, "get_secret_value", None)
+    if callable(secret):
+        value = secret()
     if not isinstance(value, str) or not value:
         raise ExternalSourceError(f"secret block {block_name!r} holds no token")
     return value

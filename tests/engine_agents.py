@@ -31,8 +31,14 @@ class EchoAgent(SimpleAgent):
         await asyncio.sleep(float(task.inputs.get("sleep") or 0))
         score = task.inputs.get("score", 0.5)
         return TaskResult(
-            outputs={"score": score, "data": {"task": task.task_id, "no_critical_gaps": bool(task.inputs.get("clean", True)),
-                                              "inputs": sorted(task.inputs)}},
+            outputs={
+                "score": score,
+                "data": {
+                    "task": task.task_id,
+                    "no_critical_gaps": bool(task.inputs.get("clean", True)),
+                    "inputs": sorted(task.inputs),
+                },
+            },
             summary=f"echo from {task.task_id}",
         )
 

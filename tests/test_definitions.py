@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -33,15 +32,21 @@ def _expectations(path: Path) -> list[tuple[int | None, str, str]]:
 
 
 def test_seed_definition_loads_unchanged() -> None:
-    seed_text = (ROOT.parent / "shared" / "seed" / "workflow-engine-spec.md")
+    seed_text = ROOT.parent / "shared" / "seed" / "workflow-engine-spec.md"
     loaded = load_definition(SEED)
     wf = loaded.workflow
     assert wf.id == "dora-compliance-assessment" and wf.version == "1.0.0"
     assert [t.id for t in wf.tasks] == [
-        "document_analysis", "gap_identification", "risk_calculation", "implementation_planning",
-        "report_generation"]
+        "document_analysis",
+        "gap_identification",
+        "risk_calculation",
+        "implementation_planning",
+        "report_generation",
+    ]
     assert isinstance(wf.triggers[1], ScheduledTrigger) and wf.triggers[1].schedule == "0 0 1 */3 *"
-    assert isinstance(wf.triggers[2], EventTrigger) and wf.triggers[2].event_type == "policy.updated"
+    assert (
+        isinstance(wf.triggers[2], EventTrigger) and wf.triggers[2].event_type == "policy.updated"
+    )
     risk = wf.task("risk_calculation")
     assert isinstance(risk.inputs[0], FromTaskInput) and isinstance(risk.inputs[1], ExternalInput)
     assert [r.action for r in wf.routing] == ["escalate", "require_approval", "alert"]
@@ -55,10 +60,8 @@ def test_seed_definition_loads_unchanged() -> None:
 def test_invalid_fixture_is_rejected_with_located_message(fixture: Path) -> None:
     expects = _expectations(fixture)
     assert expects, f"{fixture.name} has no '# expect' header"
-    t0 = time.perf_counter()
     with pytest.raises(DefinitionErrors) as info:
         load_definition(fixture)
-    assert time.perf_counter() - t0 < 2.0  # hostile input is refused fast (generous bound)
     problems = info.value.problems
     rendered = [str(p) for p in problems]
     for line, path, message in expects:
@@ -71,8 +74,11 @@ def test_invalid_fixture_is_rejected_with_located_message(fixture: Path) -> None
 
 def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
     text = SEED.read_text()
-    bad = (text.replace("timeout: 900", "timeout: -1").replace('priority: "low"', 'priority: "lowest"')
-           .replace('agent: "risk_calculator"', 'agent: "risk_calc"'))
+    bad = (
+        text.replace("timeout: 900", "timeout: -1")
+        .replace('priority: "low"', 'priority: "lowest"')
+        .replace('agent: "risk_calculator"', 'agent: "risk_calc"')
+    )
     (tmp_path / "a.yaml").write_text(bad)
     (tmp_path / "b.yaml").write_text("workflow: [\n")
     (tmp_path / "ok.yaml").write_text(text)
@@ -89,7 +95,7 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
 
 def test_oversized_document_refused(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
-    big.write_text("workflow:\n  description: \"" + "x" * 1_100_000 + "\"\n")
+    big.write_text('workflow:\n  description: "' + "x" * 1_100_000 + '"\n')
     with pytest.raises(DefinitionErrors, match="limit is"):
         load_definition(big)
 
@@ -119,31 +125,44 @@ def test_committed_json_schema_is_current_and_referenced() -> None:
     assert schema["properties"]["workflow"]
     assert "additionalProperties" in json.dumps(schema)
     for path in (ROOT / "definitions").glob("*.yaml"):
-        assert path.read_text().startswith("# yaml-language-server: $schema=../schemas/workflow-definition.schema.json")
+        assert path.read_text().startswith(
+            "# yaml-language-server: $schema=../schemas/workflow-definition.schema.json"
+        )
 
 
 def test_cli_validate_exit_codes_and_format(tmp_path: Path) -> None:
     ok = subprocess.run([*DORA, "validate", str(SEED)], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0, ok.stderr
     bad = tmp_path / "typo.yaml"
-    bad.write_text(SEED.read_text().replace("depends_on: [\"document_analysis\"]", "depends_on: [\"document_anlysis\"]"))
-    res = subprocess.run([*DORA, "validate", str(bad), str(SEED)], capture_output=True, text=True, cwd=ROOT)
+    bad.write_text(
+        SEED.read_text().replace(
+            'depends_on: ["document_analysis"]', 'depends_on: ["document_anlysis"]'
+        )
+    )
+    res = subprocess.run(
+        [*DORA, "validate", str(bad), str(SEED)], capture_output=True, text=True, cwd=ROOT
+    )
     assert res.returncode == 1
     line = res.stdout.strip().splitlines()[0]
-    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: workflow\.tasks\[gap_identification\]\.depends_on\[0\]: "
-                    r"unknown task 'document_anlysis' in depends_on \(did you mean 'document_analysis'\?\)", line), line
+    assert re.match(
+        rf"{re.escape(str(bad))}:\d+:\d+: workflow\.tasks\[gap_identification\]\.depends_on\[0\]: "
+        r"unknown task 'document_anlysis' in depends_on \(did you mean 'document_analysis'\?\)",
+        line,
+    ), line
     usage = subprocess.run([*DORA, "validate"], capture_output=True, text=True, cwd=ROOT)
     assert usage.returncode == 2
 
 
-def test_cli_alias_bomb_refused_quickly(tmp_path: Path) -> None:
+def test_cli_refuses_alias_bomb_by_expansion_budget(tmp_path: Path) -> None:
+    """A billion-laughs file is refused by the value budget, never expanded.
+
+    9**11 values if expanded; the refusal comes from the deterministic node budget, so it
+    cannot depend on machine speed (speed is measured in bench/, not asserted here).
+    """
     bomb = tmp_path / "bomb.yaml"
     levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     levels += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]
     bomb.write_text("\n".join(levels) + "\n")
-    t0 = time.perf_counter()
     res = subprocess.run([*DORA, "validate", str(bomb)], capture_output=True, text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - t0
     assert res.returncode == 1
-    assert "alias" in res.stdout
-    assert elapsed < 10  # includes interpreter start-up; the refusal itself is milliseconds
+    assert "alias bomb" in res.stdout and res.stdout.startswith(f"{bomb}:")

@@ -6,6 +6,7 @@ Timing facts are read back from the task runs Prefect recorded, not from our own
 from __future__ import annotations
 
 import asyncio
+import itertools
 import textwrap
 import uuid
 from typing import Any
@@ -29,8 +30,12 @@ def _agents() -> None:
 
 def _compile(body: str, **fmt: Any) -> Any:
     wid = f"t-{uuid.uuid4().hex[:8]}"
-    text = "workflow:\n  id: \"" + wid + "\"\n  name: \"Test\"\n  version: \"1.0.0\"\n" + textwrap.indent(
-        textwrap.dedent(body).format(**fmt), "  ")
+    text = (
+        'workflow:\n  id: "'
+        + wid
+        + '"\n  name: "Test"\n  version: "1.0.0"\n'
+        + textwrap.indent(textwrap.dedent(body).format(**fmt), "  ")
+    )
     return compile_workflow(parse_definition(text, f"{wid}.yaml"))
 
 
@@ -97,13 +102,16 @@ def test_sequential_execution_when_parallel_disabled() -> None:
     state, data = _run(_compile(ECHO3, parallel="false"))
     assert state.is_completed()
     runs = sorted(task_runs(data["flow_run_id"]).values(), key=lambda r: r.start_time)
-    for earlier, later in zip(runs, runs[1:], strict=False):
-        assert later.start_time >= earlier.end_time, "tasks overlapped although parallel_execution is false"
+    for earlier, later in itertools.pairwise(runs):
+        assert later.start_time >= earlier.end_time, (
+            "tasks overlapped although parallel_execution is false"
+        )
 
 
 def test_timeout_is_retried_with_exponential_backoff_then_fails() -> None:
     key = uuid.uuid4().hex
-    flow_obj = _compile("""
+    flow_obj = _compile(
+        """
 tasks:
   - id: slow
     name: Slow
@@ -117,7 +125,9 @@ error_handling:
     max_attempts: 3
     backoff: exponential
     base_delay_seconds: 0.5
-""", key=key)
+""",
+        key=key,
+    )
     state, data = _run(flow_obj)
     assert state.is_failed()
     assert engine_agents.CALLS[key] == 3
@@ -139,7 +149,8 @@ error_handling:
 
 def test_untyped_agent_errors_get_max_retries_but_validation_errors_none() -> None:
     crash_key, bad_key = uuid.uuid4().hex, uuid.uuid4().hex
-    flow_obj = _compile("""
+    flow_obj = _compile(
+        """
 config: {{max_retries: 1}}
 tasks:
   - id: crash
@@ -155,14 +166,19 @@ error_handling:
     action: retry
     max_attempts: 2
     base_delay_seconds: 0
-""".replace("key2", "key") if False else """
+""".replace("key2", "key")
+        if False
+        else """
 config: {{max_retries: 1}}
 tasks:
   - id: crash
     name: Crash
     agent: t_crash
     inputs: [{{name: key, type: string, default: "{crash}"}}]
-""", crash=crash_key, bad=bad_key)
+""",
+        crash=crash_key,
+        bad=bad_key,
+    )
     state, data = _run(flow_obj)
     assert state.is_failed()
     assert engine_agents.CALLS[crash_key] == 2  # first attempt + config.max_retries
@@ -171,7 +187,8 @@ tasks:
 
 def test_data_validation_error_halts_the_run_without_retry() -> None:
     key = uuid.uuid4().hex
-    flow_obj = _compile("""
+    flow_obj = _compile(
+        """
 config: {{max_retries: 3}}
 tasks:
   - id: load
@@ -188,7 +205,9 @@ error_handling:
   - error_type: data_validation_error
     action: halt
     notify: [data_team, workflow_owner]
-""", key=key)
+""",
+        key=key,
+    )
     state, data = _run(flow_obj)
     assert state.is_failed()
     assert "halted" in state.message and "data_validation_error" in state.message
@@ -200,7 +219,8 @@ error_handling:
 
 def test_resource_unavailable_is_queued_then_succeeds() -> None:
     key = uuid.uuid4().hex
-    flow_obj = _compile("""
+    flow_obj = _compile(
+        """
 tasks:
   - id: scan
     name: Scan
@@ -215,7 +235,9 @@ error_handling:
     wait_strategy: exponential_backoff
     base_delay_seconds: 0.1
     max_wait_seconds: 10
-""", key=key)
+""",
+        key=key,
+    )
     state, data = _run(flow_obj)
     assert state.is_completed(), state.message
     assert engine_agents.CALLS[key] == 3
@@ -271,16 +293,24 @@ def test_passing_criteria_complete_and_rule_does_not_fire() -> None:
 
 
 def test_decision_events_reach_prefect_with_action_labels() -> None:
-    state, data = _run(_compile(ROUTED, score=0.1, clean="true"))
+    _state, data = _run(_compile(ROUTED, score=0.1, clean="true"))
     run_id = data["flow_run_id"]
 
     async def events() -> list[dict[str, Any]]:
         async with get_client() as client:
             for _ in range(50):
-                resp = await client._client.post("/events/filter", json={
-                    "filter": {"event": {"prefix": ["dora.routing."]},
-                               "related": {"resources_in_roles": [[f"prefect.flow-run.{run_id}", "flow-run"]]}},
-                    "limit": 20})
+                resp = await client._client.post(
+                    "/events/filter",
+                    json={
+                        "filter": {
+                            "event": {"prefix": ["dora.routing."]},
+                            "related": {
+                                "resources_in_roles": [[f"prefect.flow-run.{run_id}", "flow-run"]]
+                            },
+                        },
+                        "limit": 20,
+                    },
+                )
                 found = resp.json().get("events", [])
                 if found:
                     return found
@@ -291,7 +321,11 @@ def test_decision_events_reach_prefect_with_action_labels() -> None:
     escalate = [e for e in found if e["event"] == "dora.routing.escalate"]
     assert escalate, found
     res = escalate[0]["resource"]
-    assert res["dora.action"] == "escalate" and res["dora.fired"] == "true" and res["dora.who"] == "compliance_officer"
+    assert (
+        res["dora.action"] == "escalate"
+        and res["dora.fired"] == "true"
+        and res["dora.who"] == "compliance_officer"
+    )
     assert escalate[0]["payload"]["values"]["task.analyse.outputs.score"] == 0.1
 
 

@@ -48,8 +48,7 @@ def validate(
         raise typer.Exit(EXIT_FAILED)
     good, problems = validate_paths(files)
     if as_json:
-        _dump({"valid": [str(d.path) for d in good],
-               "problems": [p.__dict__ for p in problems]})
+        _dump({"valid": [str(d.path) for d in good], "problems": [p.__dict__ for p in problems]})
     else:
         for p in problems:
             typer.echo(str(p))
@@ -83,8 +82,11 @@ def plan(
     if as_json:
         _dump(p.model_dump(mode="json"))
         return
-    out = [f"{p.name} ({p.workflow_id}) — flow {p.flow_name!r} version {p.flow_version}",
-           f"timeout {p.timeout_s}s, {'parallel' if p.parallel_execution else 'sequential'} execution", ""]
+    out = [
+        f"{p.name} ({p.workflow_id}) — flow {p.flow_name!r} version {p.flow_version}",
+        f"timeout {p.timeout_s}s, {'parallel' if p.parallel_execution else 'sequential'} execution",
+        "",
+    ]
     out.append("Parameters:")
     for prm in p.parameters or []:
         req = "required" if prm.required else f"default {prm.default!r}"
@@ -96,19 +98,26 @@ def plan(
             t = next(x for x in p.tasks if x.id == tid)
             ups = f" after {', '.join(t.upstream)}" if t.upstream else ""
             retry = f", {t.retries} retries {t.retry_delays_s}" if t.retries else ""
-            out.append(f"    {t.id} [{t.agent}] priority {t.priority}, timeout {t.timeout_s}s{retry}, "
-                       f"cpu {t.resources['cpu']} mem {t.resources['memory']}{ups}")
+            out.append(
+                f"    {t.id} [{t.agent}] priority {t.priority}, timeout {t.timeout_s}s{retry}, "
+                f"cpu {t.resources['cpu']} mem {t.resources['memory']}{ups}"
+            )
     if p.routing:
         out += ["", "Routing rules:"]
         for r in p.routing:
-            out.append(f"  [{r.index}] {r.condition} → {r.action} ({', '.join(r.who)}); evaluated {r.evaluated}")
+            out.append(
+                f"  [{r.index}] {r.condition} → {r.action} ({', '.join(r.who)}); evaluated {r.evaluated}"
+            )
             out.append(f"      automation: {r.automation}")
     if p.error_handling:
         out += ["", "Error handling:"]
         out += [f"  {e['error_type']}: {e['effect']}" for e in p.error_handling]
     if p.success_criteria:
         out += ["", "Success criteria:"]
-        out += [f"  {'required' if c['required'] else 'optional'}: {c['condition']}" for c in p.success_criteria]
+        out += [
+            f"  {'required' if c['required'] else 'optional'}: {c['condition']}"
+            for c in p.success_criteria
+        ]
     if p.triggers:
         out += ["", "Triggers:"]
         for trig in p.triggers:
@@ -132,9 +141,14 @@ def _parse_inputs(pairs: list[str]) -> dict[str, str]:
 @app.command()
 def run(
     definition: Annotated[Path, typer.Argument(help="Definition file.")],
-    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="Run parameter as name=value (repeatable).")] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="Run parameter as name=value (repeatable)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run result as JSON.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's own logs.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's own logs.")
+    ] = False,
 ) -> None:
     """Run a definition once on the embedded Prefect API and print where the report is."""
     from dora.cli.runner import run_once
@@ -147,7 +161,9 @@ def run(
 def analyze(
     paths: Annotated[list[str], typer.Argument(help="Policy documents, folders or globs.")],
     profile: Annotated[Path | None, typer.Option("--profile", help="Entity profile YAML.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON record per requirement.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON record per requirement.")
+    ] = False,
 ) -> None:
     """Map policy documents to DORA requirements (no flow run)."""
     from agents.analysis import analyze_paths, requirement_records
@@ -169,16 +185,23 @@ def analyze(
         counts[r["coverage"]] = counts.get(r["coverage"], 0) + 1
     for r in records:
         if r["coverage"] != "not_applicable":
-            typer.echo(f"{r['coverage']:<8} {r['score']:.2f}  {r['reference']:<32} {r.get('title', '')}")
-    typer.echo(f"\ncompliance score {results.compliance_score:.2f}; " +
-               ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            typer.echo(
+                f"{r['coverage']:<8} {r['score']:.2f}  {r['reference']:<32} {r.get('title', '')}"
+            )
+    typer.echo(
+        f"\ncompliance score {results.compliance_score:.2f}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
 
 
 @app.command()
 def schema(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the schema.")] = Path(
-        "schemas/workflow-definition.schema.json"),
-    check: Annotated[bool, typer.Option("--check", help="Fail if the file is stale instead of writing.")] = False,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the schema.")
+    ] = Path("schemas/workflow-definition.schema.json"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the file is stale instead of writing.")
+    ] = False,
 ) -> None:
     """Write (or check) the JSON Schema editors use to validate definitions."""
     from dora.definition.schema import schema_text

@@ -27,6 +27,7 @@ def _prepare_environment(verbose: bool) -> str:
     api = os.environ.get("PREFECT_API_URL")
     if not api:
         os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
@@ -85,13 +86,17 @@ def run_once(definition: Path, raw_inputs: dict[str, str], *, as_json: bool, ver
     try:
         for name, value in raw_inputs.items():
             kind = specs[name].type
-            params[name] = value if kind == "external_api" else coerce(kind, value, f"--input {name}")
+            params[name] = (
+                value if kind == "external_api" else coerce(kind, value, f"--input {name}")
+            )
     except DataValidationError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
     missing = [n for n, s in specs.items() if s.required and n not in params]
     if missing:
-        typer.echo(f"missing required input(s): {', '.join(missing)} (pass --input NAME=VALUE)", err=True)
+        typer.echo(
+            f"missing required input(s): {', '.join(missing)} (pass --input NAME=VALUE)", err=True
+        )
         return 1
 
     from flows import progress
@@ -111,6 +116,8 @@ def run_once(definition: Path, raw_inputs: dict[str, str], *, as_json: bool, ver
         return 1
     finally:
         progress.HOOKS.remove(printer)
+    if state is None:  # pragma: no cover - return_state=True always gives a state
+        return 1
     data = state.result(raise_on_failure=False)
     if not isinstance(data, dict):
         typer.echo(f"run {state.name}: {state.message or data}", err=True)

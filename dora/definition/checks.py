@@ -38,7 +38,9 @@ class _Reporter:
 
     def add(self, path: tuple[str | int, ...], message: str) -> None:
         line, col = self.located.position(path)
-        self.problems.append(Problem(self.file, line, col, render_path(path, self.located.data), message))
+        self.problems.append(
+            Problem(self.file, line, col, render_path(path, self.located.data), message)
+        )
 
 
 def render_path(path: tuple[str | int, ...], data: Any) -> str:
@@ -92,7 +94,10 @@ def check_workflow(
             continue
         if tid in ids:
             first_line = located.position((*base, "tasks", ids[tid], "id"))[0]
-            rep.add((*base, "tasks", i, "id"), f"duplicate task id {tid!r} (first defined on line {first_line})")
+            rep.add(
+                (*base, "tasks", i, "id"),
+                f"duplicate task id {tid!r} (first defined on line {first_line})",
+            )
         else:
             ids[tid] = i
 
@@ -107,8 +112,10 @@ def check_workflow(
             if not isinstance(dep, str):
                 continue
             if dep not in ids:
-                rep.add((*base, "tasks", i, "depends_on", j),
-                        f"unknown task {dep!r} in depends_on{did_you_mean(dep, ids)}")
+                rep.add(
+                    (*base, "tasks", i, "depends_on", j),
+                    f"unknown task {dep!r} in depends_on{did_you_mean(dep, ids)}",
+                )
             elif dep == tid:
                 rep.add((*base, "tasks", i, "depends_on", j), f"task {tid!r} depends on itself")
             else:
@@ -117,8 +124,10 @@ def check_workflow(
     cycle = _find_cycle(deps)
     if cycle:
         at = ids[cycle[0]]
-        rep.add((*base, "tasks", at, "depends_on"), "dependency cycle: " + " -> ".join(cycle)
-                + " (each task depends on the next)")
+        rep.add(
+            (*base, "tasks", at, "depends_on"),
+            "dependency cycle: " + " -> ".join(cycle) + " (each task depends on the next)",
+        )
 
     upstream = {tid: _ancestors(tid, deps) for tid in deps} if not cycle else {}
 
@@ -126,16 +135,21 @@ def check_workflow(
     outputs: dict[str, list[str]] = {}
     for t in tasks:
         if isinstance(t, dict) and _str(t.get("id")):
-            outputs[t["id"]] = [o["name"] for o in _as_list(t.get("outputs"))
-                                if isinstance(o, dict) and _str(o.get("name"))]
+            outputs[t["id"]] = [
+                o["name"]
+                for o in _as_list(t.get("outputs"))
+                if isinstance(o, dict) and _str(o.get("name"))
+            ]
 
     # agents
     for i, t in enumerate(tasks):
         agent = _str(t.get("agent")) if isinstance(t, dict) else None
         if agent is not None and agent not in agents:
             hint = did_you_mean(agent, agents)
-            rep.add((*base, "tasks", i, "agent"),
-                    f"unknown agent {agent!r}{hint}; known agents: {', '.join(sorted(agents))}")
+            rep.add(
+                (*base, "tasks", i, "agent"),
+                f"unknown agent {agent!r}{hint}; known agents: {', '.join(sorted(agents))}",
+            )
 
     # inputs: from_task / field / sources, parameter type clashes
     param_types: dict[str, tuple[str, tuple[str | int, ...]]] = {}
@@ -159,20 +173,26 @@ def check_workflow(
                 fld = _str(inp.get("field"))
                 if fld is not None and src in outputs and fld not in outputs[src]:
                     declared = ", ".join(outputs[src]) or "none"
-                    rep.add((*ipath, "field"),
-                            f"{fld!r} is not a declared output of task {src!r}"
-                            f"{did_you_mean(fld, outputs[src])}; declared outputs: {declared}")
+                    rep.add(
+                        (*ipath, "field"),
+                        f"{fld!r} is not a declared output of task {src!r}"
+                        f"{did_you_mean(fld, outputs[src])}; declared outputs: {declared}",
+                    )
             for k, s in enumerate(_as_list(inp.get("sources"))):
                 if isinstance(s, str):
                     _check_upstream(rep, (*ipath, "sources", k), tid, s, ids, upstream)
             kind = inp.get("type")
-            is_param = src is None and "sources" not in inp and kind not in ("aggregated", "external_api")
+            is_param = (
+                src is None and "sources" not in inp and kind not in ("aggregated", "external_api")
+            )
             if is_param and name and isinstance(kind, str):
                 prev = param_types.get(name)
                 if prev and prev[0] != kind:
-                    rep.add((*ipath, "type"),
-                            f"run parameter {name!r} is declared as {kind!r} here but as "
-                            f"{prev[0]!r} at {render_path(prev[1], root)}")
+                    rep.add(
+                        (*ipath, "type"),
+                        f"run parameter {name!r} is declared as {kind!r} here but as "
+                        f"{prev[0]!r} at {render_path(prev[1], root)}",
+                    )
                 else:
                     param_types.setdefault(name, (kind, ipath))
 
@@ -184,15 +204,16 @@ def check_workflow(
     facts = set(BUILTIN_FACTS) | {o for o, owners in output_owners.items() if len(owners) == 1}
     for t in tasks:
         agent = _str(t.get("agent")) if isinstance(t, dict) else None
-        if agent in agents:
+        if agent is not None and agent in agents:
             facts |= set(agents[agent])
 
     for section in ("routing", "success_criteria"):
         for i, item in enumerate(_as_list(wf.get(section))):
             cond = _str(item.get("condition")) if isinstance(item, dict) else None
             if cond is not None:
-                _check_condition(rep, (*base, section, i, "condition"), cond, ids, outputs,
-                                 facts, output_owners)
+                _check_condition(
+                    rep, (*base, section, i, "condition"), cond, ids, outputs, facts, output_owners
+                )
 
     # one policy per error type
     seen: dict[str, int] = {}
@@ -201,8 +222,10 @@ def check_workflow(
         if et is None:
             continue
         if et in seen:
-            rep.add((*base, "error_handling", i, "error_type"),
-                    f"error type {et!r} already has a rule (error_handling[{seen[et]}])")
+            rep.add(
+                (*base, "error_handling", i, "error_type"),
+                f"error type {et!r} already has a rule (error_handling[{seen[et]}])",
+            )
         seen.setdefault(et, i)
 
     # trigger names unique
@@ -216,20 +239,35 @@ def check_workflow(
     return rep.problems
 
 
-def _check_upstream(rep: _Reporter, path: tuple[str | int, ...], tid: str, src: str,
-                    ids: Mapping[str, int], upstream: Mapping[str, set[str]]) -> None:
+def _check_upstream(
+    rep: _Reporter,
+    path: tuple[str | int, ...],
+    tid: str,
+    src: str,
+    ids: Mapping[str, int],
+    upstream: Mapping[str, set[str]],
+) -> None:
     if src not in ids:
         rep.add(path, f"unknown task {src!r}{did_you_mean(src, ids)}")
     elif src == tid:
         rep.add(path, f"task {tid!r} cannot read its own outputs")
     elif upstream and src not in upstream.get(tid, set()):
-        rep.add(path, f"task {src!r} is not upstream of {tid!r}; add {src!r} to the depends_on "
-                      f"of {tid!r} so its outputs exist when {tid!r} runs")
+        rep.add(
+            path,
+            f"task {src!r} is not upstream of {tid!r}; add {src!r} to the depends_on "
+            f"of {tid!r} so its outputs exist when {tid!r} runs",
+        )
 
 
-def _check_condition(rep: _Reporter, path: tuple[str | int, ...], text: str,
-                     ids: Mapping[str, int], outputs: Mapping[str, list[str]], facts: set[str],
-                     owners: Mapping[str, list[str]]) -> None:
+def _check_condition(
+    rep: _Reporter,
+    path: tuple[str | int, ...],
+    text: str,
+    ids: Mapping[str, int],
+    outputs: Mapping[str, list[str]],
+    facts: set[str],
+    owners: Mapping[str, list[str]],
+) -> None:
     try:
         cond = parse_condition(text)
     except ConditionSyntaxError as exc:
@@ -250,30 +288,45 @@ def _check_condition(rep: _Reporter, path: tuple[str | int, ...], text: str,
                 continue
             if len(parts) < 3 or parts[2] not in TASK_FIELDS:
                 got = parts[2] if len(parts) > 2 else ""
-                rep.add(path, f"use task.{tid}.outputs.<name> or task.{tid}.state, not "
-                              f"task.{tid}.{got}{did_you_mean(got, TASK_FIELDS)}".rstrip("."))
+                rep.add(
+                    path,
+                    f"use task.{tid}.outputs.<name> or task.{tid}.state, not "
+                    f"task.{tid}.{got}{did_you_mean(got, TASK_FIELDS)}".rstrip("."),
+                )
                 continue
             if ref.kind == "task_output" and parts[3] not in outputs.get(tid, []):
                 declared = ", ".join(outputs.get(tid, [])) or "none"
-                rep.add(path, f"{parts[3]!r} is not a declared output of task {tid!r}"
-                              f"{did_you_mean(parts[3], outputs.get(tid, []))}; declared: {declared}")
+                rep.add(
+                    path,
+                    f"{parts[3]!r} is not a declared output of task {tid!r}"
+                    f"{did_you_mean(parts[3], outputs.get(tid, []))}; declared: {declared}",
+                )
             elif ref.kind == "task" and len(parts) == 3 and parts[2] == "outputs":
                 continue
         elif ref.kind == "workflow":
             if len(parts) < 2 or parts[1] not in WORKFLOW_FIELDS:
                 got = parts[1] if len(parts) > 1 else ""
-                rep.add(path, f"unknown workflow field {got!r}{did_you_mean(got, WORKFLOW_FIELDS)}; "
-                              f"known: {', '.join(sorted(WORKFLOW_FIELDS))}")
+                rep.add(
+                    path,
+                    f"unknown workflow field {got!r}{did_you_mean(got, WORKFLOW_FIELDS)}; "
+                    f"known: {', '.join(sorted(WORKFLOW_FIELDS))}",
+                )
         else:
             name = parts[0]
             if name not in facts:
                 ambiguous = owners.get(name, [])
                 if len(ambiguous) > 1:
-                    rep.add(path, f"{name!r} is an output of several tasks ({', '.join(ambiguous)}); "
-                                  f"write task.<id>.outputs.{name}")
+                    rep.add(
+                        path,
+                        f"{name!r} is an output of several tasks ({', '.join(ambiguous)}); "
+                        f"write task.<id>.outputs.{name}",
+                    )
                 else:
-                    rep.add(path, f"unknown name {name!r}{did_you_mean(name, facts)}; known facts: "
-                                  f"{', '.join(sorted(facts))}")
+                    rep.add(
+                        path,
+                        f"unknown name {name!r}{did_you_mean(name, facts)}; known facts: "
+                        f"{', '.join(sorted(facts))}",
+                    )
 
 
 def _find_cycle(deps: Mapping[str, list[str]]) -> list[str] | None:
@@ -294,7 +347,7 @@ def _find_cycle(deps: Mapping[str, list[str]]) -> list[str] | None:
                 stack.append((node, idx + 1))
                 child = children[idx]
                 if color.get(child) == 1:
-                    cyc = path[path.index(child):] + [child]
+                    cyc = [*path[path.index(child) :], child]
                     return cyc
                 if color.get(child) == 0:
                     stack.append((child, 0))

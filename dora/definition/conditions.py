@@ -31,11 +31,37 @@ BUILTIN_FACTS = {
 WORKFLOW_FIELDS = {"duration", "id", "version", "started_at"}
 TASK_FIELDS = {"outputs", "state"}
 _CEL_FUNCTIONS = {
-    "size", "has", "contains", "startsWith", "endsWith", "matches", "exists", "all",
-    "exists_one", "map", "filter", "int", "uint", "double", "string", "bool", "bytes",
-    "duration", "timestamp", "type", "getDate", "getDayOfMonth", "getDayOfWeek",
-    "getDayOfYear", "getFullYear", "getMonth", "getHours", "getMinutes", "getSeconds",
-    "getMilliseconds", "dyn",
+    "size",
+    "has",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "exists",
+    "all",
+    "exists_one",
+    "map",
+    "filter",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bool",
+    "bytes",
+    "duration",
+    "timestamp",
+    "type",
+    "getDate",
+    "getDayOfMonth",
+    "getDayOfWeek",
+    "getDayOfYear",
+    "getFullYear",
+    "getMonth",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+    "dyn",
 }
 
 _ENV = celpy.Environment()
@@ -68,7 +94,9 @@ class Condition:
     @property
     def task_ids(self) -> set[str]:
         """Tasks whose outputs must exist before the condition can be evaluated."""
-        return {r.parts[1] for r in self.references if r.kind.startswith("task") and len(r.parts) > 1}
+        return {
+            r.parts[1] for r in self.references if r.kind.startswith("task") and len(r.parts) > 1
+        }
 
     @property
     def reads_duration(self) -> bool:
@@ -96,7 +124,7 @@ class ConditionEvalError(RuntimeError):
 
 
 def _eval_message(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 3 and isinstance(args[1], type) and issubclass(args[1], KeyError):
         missing = args[2][0] if args[2] else "?"
         return f"no value for {missing!r}"

@@ -46,28 +46,50 @@ def known_agents() -> dict[str, tuple[str, ...]]:
     return {name: spec.facts for name, spec in registry.available().items()}
 
 
-def load_definition(path: str | Path, agents: Mapping[str, tuple[str, ...]] | None = None) -> LoadedDefinition:
+def load_definition(
+    path: str | Path, agents: Mapping[str, tuple[str, ...]] | None = None
+) -> LoadedDefinition:
     """Read and fully validate one definition file."""
     p = Path(path)
     display = str(path)
     try:
         size = p.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise DefinitionErrors([Problem(display, 1, 1, "", f"file is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}")])
+            raise DefinitionErrors(
+                [
+                    Problem(
+                        display,
+                        1,
+                        1,
+                        "",
+                        f"file is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}",
+                    )
+                ]
+            )
         raw = p.read_bytes()
     except FileNotFoundError:
         raise DefinitionErrors([Problem(display, 0, 0, "", "file not found")]) from None
     except IsADirectoryError:
-        raise DefinitionErrors([Problem(display, 0, 0, "", "is a directory, not a definition file")]) from None
+        raise DefinitionErrors(
+            [Problem(display, 0, 0, "", "is a directory, not a definition file")]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DefinitionErrors([Problem(display, 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise DefinitionErrors(
+            [Problem(display, 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
     return parse_definition(text, display, agents=agents, path=p, raw=raw)
 
 
-def parse_definition(text: str, file: str, *, agents: Mapping[str, tuple[str, ...]] | None = None,
-                     path: Path | None = None, raw: bytes | None = None) -> LoadedDefinition:
+def parse_definition(
+    text: str,
+    file: str,
+    *,
+    agents: Mapping[str, tuple[str, ...]] | None = None,
+    path: Path | None = None,
+    raw: bytes | None = None,
+) -> LoadedDefinition:
     """Validate definition text; ``file`` is the name used in messages."""
     try:
         located = load_located(text, file)
@@ -76,7 +98,9 @@ def parse_definition(text: str, file: str, *, agents: Mapping[str, tuple[str, ..
     problems: list[Problem] = []
     model: WorkflowFile | None = None
     if not isinstance(located.data, dict):
-        raise DefinitionErrors([Problem(file, 1, 1, "", "expected a mapping with a 'workflow:' key at the top")])
+        raise DefinitionErrors(
+            [Problem(file, 1, 1, "", "expected a mapping with a 'workflow:' key at the top")]
+        )
     try:
         model = WorkflowFile.model_validate(located.data)
     except ValidationError as exc:
@@ -95,7 +119,9 @@ def iter_definition_files(paths: Iterable[str | Path]) -> list[Path]:
     for item in paths:
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.suffix in DEFINITION_SUFFIXES and f.is_file()))
+            out.extend(
+                sorted(f for f in p.rglob("*") if f.suffix in DEFINITION_SUFFIXES and f.is_file())
+            )
         else:
             out.append(p)
     return out
@@ -130,8 +156,13 @@ def _strip_tags(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     """Drop the union tags pydantic inserts into ``loc`` so the path matches the YAML."""
     out: list[str | int] = []
     for i, part in enumerate(loc):
-        if (isinstance(part, str) and i >= 2 and isinstance(loc[i - 1], int)
-                and loc[i - 2] in UNION_VARIANTS and part in UNION_VARIANTS[str(loc[i - 2])]):
+        if (
+            isinstance(part, str)
+            and i >= 2
+            and isinstance(loc[i - 1], int)
+            and loc[i - 2] in UNION_VARIANTS
+            and part in UNION_VARIANTS[str(loc[i - 2])]
+        ):
             continue
         if isinstance(part, str) and part.startswith("function-"):
             continue
@@ -145,7 +176,10 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     i = 0
     while i < len(loc):
         part = loc[i]
-        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+        if (
+            not (isinstance(cls, type) and issubclass(cls, BaseModel))
+            or part not in cls.model_fields
+        ):
             return None
         ann = cls.model_fields[part].annotation
         if part in UNION_VARIANTS and i + 2 < len(loc) and isinstance(loc[i + 1], int):
@@ -203,10 +237,12 @@ def _message(err: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
         return str(err["msg"]).removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
         if loc and loc[-1] == "id" and "tasks" in loc:
-            return (f"{value!r} is not a valid task id: use letters, digits and '_' only, starting "
-                    "with a letter (ids are used in conditions as task.<id>)")
+            return (
+                f"{value!r} is not a valid task id: use letters, digits and '_' only, starting "
+                "with a letter (ids are used in conditions as task.<id>)"
+            )
         if loc and loc[-1] == "version":
-            return f"{value!r} is not a version such as \"1.0.0\""
+            return f'{value!r} is not a version such as "1.0.0"'
         return f"{value!r} does not match the required pattern {ctx.get('pattern')}"
     msg = str(err["msg"])
     if value is not None and not isinstance(value, dict | list):

@@ -96,7 +96,9 @@ class ScheduledTrigger(_Trigger):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Berlin'"
+            ) from None
         return value
 
 
@@ -144,9 +146,7 @@ class Resources(_Strict):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str) and not _MEMORY.match(value.strip()):
-            raise ValueError(
-                f"invalid memory quantity {value!r}; use e.g. '512Mi', '4Gi' or '1G'"
-            )
+            raise ValueError(f"invalid memory quantity {value!r}; use e.g. '512Mi', '4Gi' or '1G'")
         return value
 
 
@@ -236,7 +236,9 @@ class TaskDefinition(_Strict):
 
 # ------------------------------------------------------------------ routing
 class _Rule(_Strict):
-    condition: str = Field(min_length=1, description="CEL expression over task outputs and workflow.")
+    condition: str = Field(
+        min_length=1, description="CEL expression over task outputs and workflow."
+    )
     description: str = ""
 
 
@@ -272,7 +274,10 @@ RoutingRule = Annotated[
 
 # ------------------------------------------------------------------ error handling
 ErrorType = Literal[
-    "agent_timeout", "resource_unavailable", "data_validation_error", "agent_error",
+    "agent_timeout",
+    "resource_unavailable",
+    "data_validation_error",
+    "agent_error",
     "external_source_error",
 ]
 
@@ -285,7 +290,9 @@ class RetryPolicy(_Policy):
     """Retry the task (Prefect retries) with a backoff between attempts."""
 
     action: Literal["retry"]
-    max_attempts: PositiveInt = Field(3, le=20, description="Attempts in total, the first included.")
+    max_attempts: PositiveInt = Field(
+        3, le=20, description="Attempts in total, the first included."
+    )
     backoff: Literal["exponential", "linear", "fixed"] = "exponential"
     base_delay_seconds: float = Field(1.0, ge=0, le=3600)
 
@@ -337,7 +344,9 @@ class Workflow(_Strict):
     @classmethod
     def _version_is_text(cls, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            raise ValueError(f"version must be a quoted string such as \"{value}\" (YAML read a number)")
+            raise ValueError(
+                f'version must be a quoted string such as "{value}" (YAML read a number)'
+            )
         return value
 
     def task(self, task_id: str) -> TaskDefinition:
@@ -357,9 +366,15 @@ class WorkflowFile(_Strict):
 UNION_VARIANTS: dict[str, dict[str, type[BaseModel]]] = {
     "triggers": {"manual": ManualTrigger, "scheduled": ScheduledTrigger, "event": EventTrigger},
     "inputs": {
-        "parameter": ParameterInput, "from_task": FromTaskInput,
-        "aggregated": AggregatedInput, "external_api": ExternalInput,
+        "parameter": ParameterInput,
+        "from_task": FromTaskInput,
+        "aggregated": AggregatedInput,
+        "external_api": ExternalInput,
     },
-    "routing": {"escalate": EscalateRule, "require_approval": RequireApprovalRule, "alert": AlertRule},
+    "routing": {
+        "escalate": EscalateRule,
+        "require_approval": RequireApprovalRule,
+        "alert": AlertRule,
+    },
     "error_handling": {"retry": RetryPolicy, "queue": QueuePolicy, "halt": HaltPolicy},
 }

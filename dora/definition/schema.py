@@ -16,6 +16,10 @@ SCHEMA_ID = "https://dora-workflows.example/schemas/workflow-definition.schema.j
 
 def schema_text() -> str:
     schema = WorkflowFile.model_json_schema(mode="validation")
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-              "title": "DORA workflow definition", **schema}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "DORA workflow definition",
+        **schema,
+    }
     return json.dumps(schema, indent=2, sort_keys=False) + "\n"

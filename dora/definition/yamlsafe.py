@@ -94,7 +94,7 @@ class _Builder:
             self.fail(node, f"tag {node.tag!r} is not allowed (only plain YAML values)", path)
             return None
         if isinstance(node, yaml.ScalarNode):
-            return yaml.SafeLoader.construct_object(_SCALAR_LOADER, node)  # type: ignore[arg-type]
+            return _SCALAR_LOADER.construct_object(node)
         if id(node) in seen:  # recursive alias (&a [*a]) would never end
             raise _TooBig(node)
         seen = seen | {id(node)}
@@ -116,7 +116,9 @@ class _Builder:
                 self.located.keys[(*path, key)] = _pos(key_node.start_mark)
                 out[key] = self.build(value_node, (*path, key), seen)
             return out
-        self.fail(node, "unsupported YAML node", path)  # pragma: no cover - composer emits only 3 kinds
+        self.fail(
+            node, "unsupported YAML node", path
+        )  # pragma: no cover - composer emits only 3 kinds
         return None
 
 
@@ -160,7 +162,9 @@ def load_located(text: str, file: str) -> Located:
             [Problem(file, 1, 1, "", f"file is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}")]
         )
     if not text.strip():
-        raise YamlProblems([Problem(file, 1, 1, "", "file is empty; expected a 'workflow:' mapping")])
+        raise YamlProblems(
+            [Problem(file, 1, 1, "", "file is empty; expected a 'workflow:' mapping")]
+        )
     loader = _CountingComposer(text)
     try:
         node = loader.get_single_node()
@@ -173,15 +177,29 @@ def load_located(text: str, file: str) -> Located:
     finally:
         loader.dispose()
     if node is None:
-        raise YamlProblems([Problem(file, 1, 1, "", "file is empty (only comments); expected a 'workflow:' mapping")])
+        raise YamlProblems(
+            [
+                Problem(
+                    file, 1, 1, "", "file is empty (only comments); expected a 'workflow:' mapping"
+                )
+            ]
+        )
     builder = _Builder(file)
     try:
         data = builder.build(node, (), set())
     except _TooBig as big:
         line, col = _pos(big.node.start_mark)
         raise YamlProblems(
-            [Problem(file, line, col, "", f"document expands beyond {MAX_NODES} values "
-                     "(alias bomb or recursive alias); refused")]
+            [
+                Problem(
+                    file,
+                    line,
+                    col,
+                    "",
+                    f"document expands beyond {MAX_NODES} values "
+                    "(alias bomb or recursive alias); refused",
+                )
+            ]
         ) from None
     if builder.problems:
         raise YamlProblems(builder.problems)

@@ -1,0 +1,189 @@
+"""Per-task overhead of a compiled definition vs a hand-written Prefect flow (same process).
+
+The same DAG — a 100-task chain and a 100-task fan-out of agents that do nothing — runs
+as (a) a flow compiled from YAML by ``flows.factory`` and (b) a Prefect flow written by
+hand with the same task options (persisted results, thread pool runner), calling the
+same no-op agent. Both run against the same local Prefect API in this process, rounds
+interleaved so machine noise hits both alike.
+
+Per-task overhead is read from what the Prefect server recorded: the span from the first
+task run's start to the last task run's end, divided by the number of tasks. That leaves
+out the per-run constants both flows share (creating the flow run on the server, 1-2 s of
+noise on SQLite here) and the compiled flow's once-per-run summary artifacts, and keeps
+everything that happens per task: submission, input resolution, agent selection, the
+agent call, output checks, result persistence and the scheduler between tasks. The whole
+run's wall time is printed too. The last line is the ratio compiled / hand-written of the
+per-task overhead over both shapes (goal ≤ 1.05).
+
+    python bench/overhead.py [--tasks 100] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="dora-bench-"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DORA_REPORTS_DIR", tempfile.mkdtemp(prefix="dora-bench-reports-"))
+
+from prefect import flow, task  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from agents import registry  # noqa: E402
+from agents.base import RunContext, SimpleAgent, TaskExecution, TaskResult  # noqa: E402
+from dora.definition.loader import parse_definition  # noqa: E402
+from flows.factory import compile_workflow  # noqa: E402
+
+
+class NoOp(SimpleAgent):
+    TYPE = "bench_noop"
+
+    async def run(self, task: TaskExecution) -> TaskResult:
+        return TaskResult(outputs={"value": 1})
+
+
+def definition(shape: str, n: int) -> str:
+    lines = [
+        "workflow:",
+        f"  id: bench-{shape}",
+        f"  name: bench {shape}",
+        '  version: "1.0.0"',
+        "  tasks:",
+    ]
+    for i in range(n):
+        lines += [
+            f"    - id: t{i}",
+            f"      name: t{i}",
+            "      agent: bench_noop",
+            "      outputs: [{name: value, type: integer}]",
+        ]
+        if shape == "chain" and i:
+            lines.append(f"      depends_on: [t{i - 1}]")
+        if shape == "fanout" and i:
+            lines.append("      depends_on: [t0]")
+    return "\n".join(lines) + "\n"
+
+
+_AGENT = NoOp()
+_CTX = RunContext(workflow_id="hand")
+
+
+@task(persist_result=True)
+def hand_step(prev: Any = None) -> dict[str, Any]:
+    result = asyncio.run(
+        _AGENT.execute_task(
+            TaskExecution(task_id="x", task_name="x", agent="bench_noop", context=_CTX)
+        )
+    )
+    return {"outputs": result.outputs}
+
+
+def hand_flow(shape: str, n: int) -> Any:
+    @flow(name=f"hand-{shape}", task_runner=ThreadPoolTaskRunner(), persist_result=True)
+    def run() -> None:
+        if shape == "chain":
+            prev = None
+            for _ in range(n):
+                prev = hand_step.submit(prev)
+                prev.wait()
+        else:
+            first = hand_step.submit()
+            first.wait()
+            futs = [hand_step.submit(first) for _ in range(n - 1)]
+            for f in futs:
+                f.wait()
+
+    return run
+
+
+def timed(fn: Any) -> float:
+    t0 = time.perf_counter()
+    state = fn(return_state=True)
+    assert state.is_completed(), state
+    return time.perf_counter() - t0
+
+
+def task_span(fn: Any, expected: int) -> tuple[float, float]:
+    """(server-recorded span of the task runs, wall time of the whole call)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    t0 = time.perf_counter()
+    state = fn(return_state=True)
+    wall = time.perf_counter() - t0
+    assert state.is_completed(), state
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                ),
+                limit=200,
+            )
+
+    runs = asyncio.run(read())
+    deadline = time.monotonic() + 60
+    while (
+        len(runs) < expected or any(r.end_time is None or r.start_time is None for r in runs)
+    ) and time.monotonic() < deadline:
+        time.sleep(0.2)  # task-run states reach the server through events, shortly after the flow
+        runs = asyncio.run(read())
+    span = (max(r.end_time for r in runs) - min(r.start_time for r in runs)).total_seconds()
+    return span, wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    registry.register("bench_noop", NoOp, replace=True)
+    flows: dict[str, tuple[Any, Any]] = {}
+    for shape in ("chain", "fanout"):
+        compiled = compile_workflow(
+            parse_definition(definition(shape, args.tasks), f"bench-{shape}.yaml"), module=__name__
+        )
+        flows[shape] = (compiled, hand_flow(shape, args.tasks))
+    for compiled, hand in flows.values():  # warm-up: server start, imports, caches
+        timed(compiled)
+        timed(hand)
+    spans: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(args.rounds):  # interleaved, so noise hits both alike
+        for shape, (compiled, hand) in flows.items():
+            spans.setdefault((shape, "compiled"), []).append(task_span(compiled, args.tasks))
+            spans.setdefault((shape, "hand"), []).append(task_span(hand, args.tasks))
+    total = {"compiled": 0.0, "hand": 0.0}
+    for shape in flows:
+        per = {
+            k: statistics.median(s for s, _ in spans[(shape, k)]) / args.tasks
+            for k in ("compiled", "hand")
+        }
+        wall = {k: statistics.median(w for _, w in spans[(shape, k)]) for k in ("compiled", "hand")}
+        for k, value in per.items():
+            total[k] += value
+        print(
+            f"{shape:7s} {args.tasks} tasks, per-task overhead: compiled {1000 * per['compiled']:6.1f} ms, "
+            f"hand-written {1000 * per['hand']:6.1f} ms, ratio {per['compiled'] / per['hand']:.3f} "
+            f"(whole run wall: compiled {wall['compiled']:.2f} s, hand-written {wall['hand']:.2f} s)"
+        )
+    print(
+        f"ratio compiled/hand-written per-task overhead (chain+fanout, median of {args.rounds}): "
+        f"{total['compiled'] / total['hand']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    main()
