@@ -49,6 +49,7 @@ from agents.contracts import (
     Severity,
 )
 from agents.financial_data import parse_input
+from agents.llm import maybe_review
 
 #: worst first; index = rank (0 is most severe)
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
@@ -309,6 +310,11 @@ class GapAssessmentAgent(SimpleAgent):
             }
             for g in report.gaps
         ]
+        # Optional LLM reviewer (agent configuration `models:`): adds notes only; severities,
+        # coverage and scores stay those of the deterministic rules above.
+        review = await maybe_review(self.settings, report)
+        extra = {"llm_review": review.table_rows()} if review else {}
+        summary += review.summary_line() if review else ""
         return TaskResult(
             outputs={
                 "gaps_identified": report.model_dump(mode="json"),
@@ -318,5 +324,6 @@ class GapAssessmentAgent(SimpleAgent):
             tables={
                 "gaps": rows,
                 "chapters": [c.model_dump(mode="json") for c in risk.chapters],
+                **extra,
             },
         )
