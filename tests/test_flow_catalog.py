@@ -58,3 +58,33 @@ def test_cli_plan_json_runs_nothing() -> None:
     assert plan["flow_version"].startswith("1.0.0+")
     assert plan["parameters"][0]["name"] == "documents" and plan["parameters"][0]["required"]
     assert plan["routing"][2]["evaluated"].startswith("every few seconds")
+
+
+def test_cli_analyze_json_records(tmp_path: Path) -> None:
+    policy = tmp_path / "access.md"
+    policy.write_text(
+        "# Access control policy\n\n## 6 Access recertification\n\n"
+        "The CISO shall ensure that access rights to ICT systems supporting critical or important "
+        "functions are reviewed at least every six months; other access rights are reviewed at least "
+        "annually. Unneeded rights are removed without delay.\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "dora.cli.main", "analyze", str(policy), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert res.returncode == 0, res.stderr
+    records = json.loads(res.stdout)
+    assert len(records) >= 150
+    assert {"id", "reference", "coverage", "score", "evidence"} <= set(records[0])
+    covered = [r for r in records if r["coverage"] in ("covered", "partial")]
+    assert covered and all(r["evidence"] for r in covered)
+    assert any("6 Access recertification" in e["location"] for r in covered for e in r["evidence"])
+    missing = subprocess.run(
+        [sys.executable, "-m", "dora.cli.main", "analyze", str(tmp_path / "none.pdf")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert missing.returncode == 1 and "none.pdf" in missing.stderr
