@@ -102,6 +102,8 @@ PARTIAL_ELEMENTS = 0.45
 #: with its key element shown, a close phrase match needs fewer other elements for partial
 KEYED_RELEVANCE = 0.75
 KEYED_ELEMENTS = 0.3
+#: a key element must show every word of one of its alternatives
+KEY_STRICT = True
 #: weights of the requirement score
 W_RELEVANCE, W_ELEMENTS, W_OBLIGATION, W_ROLE, W_FREQUENCY = 0.35, 0.4, 0.1, 0.05, 0.1
 #: sharpen term specificity so rare, telling terms dominate the phrase match
@@ -128,6 +130,134 @@ _STEMMER = snowballstemmer.stemmer("english")
 def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
+
+#: abbreviations common in bank policies, expanded before anything else. Matched on the
+#: original spelling (case-sensitive, whole word, optional plural "s") so that ordinary
+#: words are never touched ("RAS" is expanded, "ras" is not; "SOC 2" is a report, not a
+#: security operations centre). Both catalog and documents go through the expansion.
+_ABBREVIATIONS: dict[str, str] = {
+    "BCM": "business continuity management",
+    "BCMS": "business continuity management system",
+    "BCP": "business continuity plan",
+    "BIA": "business impact analysis",
+    "DRP": "disaster recovery plan",
+    "DR": "disaster recovery",
+    "RTO": "recovery time objective",
+    "RPO": "recovery point objective",
+    "MTPD": "maximum tolerable period of disruption",
+    "MTD": "maximum tolerable downtime",
+    "CMT": "crisis management team",
+    "DC": "data centre",
+    "MB": "management body",
+    "ExCo": "executive board",
+    "CEO": "chief executive officer",
+    "CISO": "chief information security officer",
+    "ISB": "information security officer",
+    "CIO": "chief information officer",
+    "CRO": "chief risk officer",
+    "ISMS": "information security management system",
+    "ISC": "information security committee",
+    "SIEM": "security information and event management",
+    "SOC": "security operations centre",
+    "CSIRT": "computer security incident response team",
+    "CERT": "computer emergency response team",
+    "IAM": "identity and access management",
+    "PAM": "privileged access management",
+    "SoD": "segregation of duties",
+    "JML": "joiner mover leaver",
+    "UEBA": "user and entity behaviour analytics",
+    "UBA": "user behaviour analytics",
+    "EDR": "endpoint detection and response",
+    "XDR": "extended detection and response",
+    "HSM": "hardware security module",
+    "PKI": "public key infrastructure",
+    "NTP": "network time protocol",
+    "DLP": "data loss prevention",
+    "VPN": "virtual private network",
+    "CAB": "change advisory board",
+    "CMDB": "configuration management database",
+    "SBOM": "software bill of materials",
+    "OSS": "open source software",
+    "SAST": "static application security testing",
+    "DAST": "dynamic application security testing",
+    "EoL": "end of life",
+    "EOL": "end of life",
+    "EoS": "end of support",
+    "RM": "risk management",
+    "ICT RM": "ICT risk management",
+    "ERM": "enterprise risk management",
+    "RAS": "risk appetite statement",
+    "KRI": "key risk indicator",
+    "KPI": "key performance indicator",
+    "LoD": "line of defence",
+    "1LoD": "first line of defence",
+    "2LoD": "second line of defence",
+    "3LoD": "third line of defence",
+    "DOR": "digital operational resilience",
+    "TI": "threat intelligence",
+    "CTI": "cyber threat intelligence",
+    "TLPT": "threat-led penetration testing",
+    "IRP": "incident response plan",
+    "PIR": "post-incident review",
+    "RCA": "root cause analysis",
+    "CIF": "critical or important function",
+    "TPP": "third-party service provider",
+    "ICT TPP": "ICT third-party service provider",
+    "CTPP": "critical ICT third-party service provider",
+    "TPRM": "third-party risk management",
+    "RoI": "register of information",
+    "SLA": "service level agreement",
+    "NDA": "non-disclosure agreement (confidentiality agreement)",
+    "BaFin": "competent authority",
+    "BAFIN": "competent authority",
+    "ECB": "competent authority",
+    "EBA": "competent authority",
+    "SSM": "competent authority",
+    "Bundesbank": "competent authority",
+    "NCA": "competent authority",
+}
+_ABBREVIATION_RE = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(k) for k in sorted(_ABBREVIATIONS, key=len, reverse=True))
+    + r")s?(?![\w-])(?! [0-9])"
+)
+
+
+def _expand_abbreviation(m: re.Match[str]) -> str:
+    return _ABBREVIATIONS[m.group(1)]
+
+
+#: German bank jargon (MaRisk / BAIT / DORA German version), folded to English on lower-cased
+#: text before the English synonyms
+_GERMAN_TERMS: tuple[tuple[str, str], ...] = (
+    (r"kritische(?:n|r)? oder wichtige(?:n|r)? funktion(?:en)?", "critical or important functions"),
+    (r"informationssicherheitsbeauftragte[rn]?", "information security officer"),
+    (r"informationssicherheit", "information security"),
+    (r"gesch(?:ä|ae)ftsleitung|vorstand(?:es|s)?", "management board"),
+    (r"aufsichtsrat(?:es|s)?", "supervisory board"),
+    (r"innenrevision|interne(?:n)? revision", "internal audit"),
+    (r"auslagerung(?:en)?", "outsourcing"),
+    (r"(?:ikt-)?dienstleister(?:n|s)?", "provider"),
+    (r"notfallmanagement", "business continuity management"),
+    (r"notfallpl(?:an|(?:ä|ae)ne)", "business continuity plan"),
+    (r"notfall(?:ü|ue)bung(?:en)?|notfalltest(?:s)?", "business continuity test"),
+    (r"wiederanlaufpl(?:an|(?:ä|ae)ne)", "recovery plan"),
+    (r"wiederherstellung|wiederanlauf", "recovery"),
+    (r"datensicherung(?:en)?", "backup"),
+    (r"berechtigungen|zugriffsrechte|zugangsrechte", "access rights"),
+    (r"rezertifizierung(?:en)?", "recertification"),
+    (r"schwachstelle(?:n)?", "vulnerability"),
+    (r"protokollierung", "logging"),
+    (r"sicherheitsvorf(?:a|ä|ae)ll(?:e)?", "security incident"),
+    (r"risikotoleranz", "risk tolerance"),
+    (r"risikoappetit", "risk appetite"),
+    (r"schulung(?:en)?", "training"),
+    (r"sensibilisierung", "awareness"),
+)
+_GERMAN_RE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b(?:{pattern})\b"), repl) for pattern, repl in _GERMAN_TERMS
+)
+_GERMAN_HINT = re.compile(r"[äöüß]|ung\b|isch|rat\b|stand\b|leister|revision|notfall", re.I)
 
 #: multi-word synonyms folded to one form before splitting (policy writers' vocabulary
 #: differs from the regulation's; both sides go through the same folding)
@@ -178,7 +308,10 @@ def tokenize(text: str) -> list[str]:
     The same function is used for catalog phrases and documents, so any stemming
     quirk or synonym folding applies to both sides alike.
     """
-    text = text.lower()
+    text = _ABBREVIATION_RE.sub(_expand_abbreviation, text).lower()
+    if _GERMAN_HINT.search(text):
+        for pattern, repl in _GERMAN_RE:
+            text = pattern.sub(repl, text)
     for pattern, repl in _PHRASE_SYNONYMS:
         text = pattern.sub(repl, text)
     out = []
@@ -295,9 +428,22 @@ class _Passage:
         """
         if self._windows is None:
             head = frozenset(tokenize(self.heading)) if self.heading else frozenset()
-            sents = [frozenset(tokenize(x)) for x in _sentences(self.text)] or [frozenset()]
-            pairs = [a | b for a, b in pairwise(sents)] or sents
-            self._windows = [head | w for w in pairs]
+            windows: list[frozenset[str]] = []
+            prose: list[frozenset[str]] = []
+            for unit, structured in _units(self.text):
+                toks = frozenset(tokenize(unit))
+                if structured:
+                    # a table row or numbered clause is one statement: its own window,
+                    # never merged with the neighbouring row or clause
+                    windows.append(toks)
+                    if prose:
+                        windows.extend([a | b for a, b in pairwise(prose)] or prose)
+                        prose = []
+                else:
+                    prose.append(toks)
+            if prose:
+                windows.extend([a | b for a, b in pairwise(prose)] or prose)
+            self._windows = [head | w for w in windows or [frozenset()]]
         return self._windows
 
     @property
@@ -314,21 +460,71 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
 
 
+#: a table row ("AC-04 | Recertification ... | semi-annually | owner") or a numbered
+#: clause ("4.3.2 The provider must ...", "a) ...") - one statement, read as a whole
+_TABLE_ROW_RE = re.compile(r"^\|?[^|\n]*\|[^|\n]*\|")
+_CLAUSE_RE = re.compile(r"^(?:\d+(?:\.\d+)+\.?|\d+[.)]|[a-z][.)]|\([a-z0-9]+\)|[-*•])\s+\S")
+#: a clause or row longer than this is read sentence by sentence after all
+UNIT_CHARS = 500
+
+
+def _units(text: str) -> list[tuple[str, bool]]:
+    """The text as (unit, structured) pairs: whole table rows and numbered clauses, else sentences."""
+    out: list[tuple[str, bool]] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if len(line) <= UNIT_CHARS and (_TABLE_ROW_RE.match(line) or _CLAUSE_RE.match(line)):
+            out.append((line, True))
+        else:
+            out.extend((s, False) for s in _sentences(line))
+    return out
+
+
+_SUBTITLE_RE = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+([A-Z][^\n.;:!?]{1,70})$", re.M)
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """Split a section at numbered title lines ("4.3 Provider selection") into (title, text).
+
+    Clause-style policies often come as one long section; the clause titles tell what the
+    following clauses are about, as a heading would.
+    """
+    cuts = [m for m in _SUBTITLE_RE.finditer(text) if len(m.group(0).split()) <= 9]
+    if not cuts:
+        return [("", text)]
+    out: list[tuple[str, str]] = []
+    if text[: cuts[0].start()].strip():
+        out.append(("", text[: cuts[0].start()]))
+    for m, nxt in zip(cuts, [*cuts[1:], None], strict=True):
+        body = text[m.end() : nxt.start() if nxt else len(text)]
+        if body.strip():
+            out.append((m.group(0).strip(), body))
+    return out or [("", text)]
+
+
 def _chunks(text: str) -> list[str]:
     """Cut long text on sentence boundaries into ~PASSAGE_CHARS pieces (one sentence overlap)."""
     if len(text) <= PASSAGE_CHARS * 4 // 3:
         return [text]
+    # lines (table rows, clauses, paragraphs) stay whole unless a line alone is too long
+    pieces: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line:
+            pieces.extend([line] if len(line) <= PASSAGE_CHARS // 2 else _sentences(line))
     out: list[str] = []
     current: list[str] = []
     size = 0
-    for sentence in _sentences(text):
-        if current and size + len(sentence) > PASSAGE_CHARS:
-            out.append(" ".join(current))
+    for piece in pieces:
+        if current and size + len(piece) > PASSAGE_CHARS:
+            out.append("\n".join(current))
             current, size = current[-1:], len(current[-1])
-        current.append(sentence)
-        size += len(sentence) + 1
+        current.append(piece)
+        size += len(piece) + 1
     if current and (not out or len(current) > 1):
-        out.append(" ".join(current))
+        out.append("\n".join(current))
     return out
 
 
@@ -348,29 +544,25 @@ _DATE_RE = re.compile(
 DATE_TOKEN = "date"
 
 
+def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Passage]:
+    # the heading is part of what a passage is about ("Access reviews")
+    tokens = tokenize(f"{heading}\n{chunk}") if heading else tokenize(chunk)
+    if not tokens:
+        return []
+    token_set = frozenset(tokens)
+    if _DATE_RE.search(chunk) or _DATE_RE.search(heading):
+        token_set |= {DATE_TOKEN}
+    return [_Passage(document, location, heading, chunk, tokens, token_set)]
+
+
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     for doc in documents.documents:
         for section in doc.sections:
-            heading = section.heading or ""
-            for chunk in _chunks(section.text):
-                # the heading is part of what a passage is about ("Access reviews")
-                tokens = tokenize(f"{heading}\n{chunk}") if heading else tokenize(chunk)
-                if not tokens:
-                    continue
-                token_set = frozenset(tokens)
-                if _DATE_RE.search(chunk) or _DATE_RE.search(heading):
-                    token_set |= {DATE_TOKEN}
-                passages.append(
-                    _Passage(
-                        document=doc.info.path,
-                        location=section.location,
-                        heading=heading,
-                        text=chunk,
-                        tokens=tokens,
-                        token_set=token_set,
-                    )
-                )
+            for title, block in _blocks(section.text):
+                heading = " - ".join(x for x in (section.heading or "", title) if x)
+                for chunk in _chunks(block):
+                    passages.extend(_passage(doc.info.path, section.location, heading, chunk))
     return passages
 
 
@@ -382,9 +574,9 @@ class _Element:
     #: specificity: generic elements ("management body") weigh less than telling ones ("date")
     weight: float = 1.0
 
-    def satisfied_by(self, tokens: frozenset[str]) -> bool:
+    def satisfied_by(self, tokens: frozenset[str], strict: bool = False) -> bool:
         for alt in self.alternatives:
-            need = len(alt) if len(alt) <= 2 else math.ceil(0.75 * len(alt))
+            need = len(alt) if strict or len(alt) <= 2 else math.ceil(0.75 * len(alt))
             if len(alt & tokens) >= need:
                 return True
         return False
@@ -554,7 +746,7 @@ def _shown_in_window(element: _Element, matches: Sequence[_Match]) -> bool:
     """True when one sentence window (with its heading) of a matched passage shows ``element``."""
     for m in matches:
         extra = frozenset({DATE_TOKEN}) & m.passage.token_set
-        if any(element.satisfied_by(w | extra) for w in m.passage.windows):
+        if any(element.satisfied_by(w | extra, strict=KEY_STRICT) for w in m.passage.windows):
             return True
     return False
 
