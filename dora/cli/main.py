@@ -219,6 +219,36 @@ def schema(
     typer.echo(f"wrote {output}")
 
 
+@app.command()
+def deployments(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="prefect.yaml to write or check.")
+    ] = Path("prefect.yaml"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the file is stale instead of writing.")
+    ] = False,
+) -> None:
+    """Generate prefect.yaml (deployments, schedules, event triggers) from the definitions."""
+    from dora.definition.loader import validate_paths
+    from dora.settings import get_settings
+    from flows.deployments import render
+
+    good, problems = validate_paths([get_settings().definitions_dir])
+    if problems:
+        for p in problems:
+            _err(str(p))
+        raise typer.Exit(EXIT_FAILED)
+    text = render(good)
+    if check:
+        if not output.exists() or output.read_text(encoding="utf-8") != text:
+            _err(f"{output} does not match the definitions; run `dora deployments` and commit it")
+            raise typer.Exit(EXIT_FAILED)
+        typer.echo(f"{output} matches {len(good)} definition(s)")
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output} ({len(good)} deployment(s))")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

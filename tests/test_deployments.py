@@ -1,0 +1,87 @@
+"""prefect.yaml is generated from the definitions and deploys on a real Prefect server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_committed_prefect_yaml_matches_definitions() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "dora.cli.main", "deployments", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert res.returncode == 0, res.stderr
+
+
+def test_check_fails_when_stale(tmp_path: Path) -> None:
+    stale = tmp_path / "prefect.yaml"
+    stale.write_text((ROOT / "prefect.yaml").read_text().replace("0 0 1 */3 *", "0 0 1 * *"))
+    res = subprocess.run(
+        [sys.executable, "-m", "dora.cli.main", "deployments", "--check", "-o", str(stale)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert res.returncode == 1 and "does not match the definitions" in res.stderr
+
+
+def test_schedule_and_event_trigger_come_from_the_definition() -> None:
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    dep = next(d for d in doc["deployments"] if d["name"] == "dora-compliance-assessment-local")
+    assert dep["entrypoint"] == "flows/catalog.py:dora_compliance_assessment"
+    assert dep["schedules"] == [{"cron": "0 0 1 */3 *", "timezone": "UTC", "active": True}]
+    assert dep["triggers"][0]["expect"] == ["policy.updated"]
+    assert "documents" in dep["triggers"][0]["parameters"]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_prefect_deploy_registers_schedule_and_trigger(prefect_api: str) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    async def setup() -> None:
+        async with get_client() as client:
+            with contextlib.suppress(ObjectAlreadyExists):  # from an earlier run of this session
+                await client.create_work_pool(WorkPoolCreate(name="dora-local", type="process"))
+
+    asyncio.run(setup())
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
+    res = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+    async def read() -> tuple[object, list[object]]:
+        async with get_client() as client:
+            dep = await client.read_deployment_by_name(
+                "dora-compliance-assessment/dora-compliance-assessment-local"
+            )
+            autos = await client.read_automations_by_name(
+                "dora-compliance-assessment-policy_update"
+            )
+            return dep, autos
+
+    dep, autos = asyncio.run(read())
+    assert dep.schedules[0].schedule.cron == "0 0 1 */3 *"
+    assert dep.schedules[0].schedule.timezone == "UTC"
+    assert dep.version.startswith("1.0.0+")
+    assert dep.parameter_openapi_schema["required"] == ["documents"]
+    assert autos, "the policy.updated event trigger became an automation"
