@@ -298,6 +298,9 @@ _STEM_SYNONYMS: dict[str, str] = {
     "custom": "client",
     "policyhold": "client",
     "agreement": "contract",
+    "comm": "communic",
+    "ruleset": "rule",
+    "creat": "creation",
     "outag": "disrupt",
 }
 
