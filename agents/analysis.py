@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.1.0"
+ANALYZER_VERSION = "1.2.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -223,6 +223,10 @@ _ABBREVIATION_RE = re.compile(
 )
 
 
+#: "4 h", "72h" -> "4 hours" (reporting deadlines in tables)
+_HOURS_RE = re.compile(r"\b(\d{1,3}) ?h\b")
+
+
 def _expand_abbreviation(m: re.Match[str]) -> str:
     return _ABBREVIATIONS[m.group(1)]
 
@@ -311,7 +315,8 @@ def tokenize(text: str) -> list[str]:
     The same function is used for catalog phrases and documents, so any stemming
     quirk or synonym folding applies to both sides alike.
     """
-    text = _ABBREVIATION_RE.sub(_expand_abbreviation, text).lower()
+    text = _ABBREVIATION_RE.sub(_expand_abbreviation, text)
+    text = _HOURS_RE.sub(r"\1 hours", text).lower()
     if _GERMAN_HINT.search(text):
         for pattern, repl in _GERMAN_RE:
             text = pattern.sub(repl, text)

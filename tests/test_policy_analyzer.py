@@ -240,19 +240,44 @@ def _quality(folder: Path):  # type: ignore[no-untyped-def]
 
 
 def test_quality_bench_lower_bar() -> None:
-    """The dev set (tuned on) must stay above a floor: reached P 0.907, R 0.857."""
+    """The dev set (tuned on) must stay above a floor: reached P 0.898, R 0.868."""
     quality = _quality(EVAL)
     assert quality.precision >= 0.87
-    assert quality.recall >= 0.82
+    assert quality.recall >= 0.84
+
+
+def test_quality_dev2_floor() -> None:
+    """Second dev set (tables, clauses, abbreviations; tuned on): reached P 0.872, R 0.756."""
+    quality = _quality(EVAL / "dev2")
+    assert quality.precision >= 0.84
+    assert quality.recall >= 0.72
+    conduct = next(d for d in quality.documents if d.path.startswith("code-of-conduct"))
+    assert len(conduct.found) <= 3  # non-ICT policy; should reach 0
 
 
 def test_quality_holdout_floor() -> None:
-    """The held-out set (never tuned on) must not regress: reached P 0.787, R 0.631."""
+    """The held-out set (never tuned on) must not regress: reached P 0.766, R 0.649."""
     quality = _quality(EVAL / "holdout")
-    assert quality.precision >= 0.75
-    assert quality.recall >= 0.60
+    assert quality.precision >= 0.74
+    assert quality.recall >= 0.62
     travel = next(d for d in quality.documents if d.path.startswith("travel"))
     assert len(travel.found) <= 4  # was 6 before key elements; should reach 0
+
+
+def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
+    """Bank shorthand (BIA, RTO/RPO, MB) is expanded; a control-table row is read whole."""
+    doc = tmp_path / "bcm.md"
+    doc.write_text(
+        "# BCM standard\n\n## 2 BIA\n\n- BIA for every business process, refreshed yearly.\n"
+        "- Output: criticality, RTO, RPO and dependencies per CIF.\n\n## 3 Network\n\n"
+        "| ID | Control | Frequency | Owner |\n|---|---|---|---|\n"
+        "| NS-02 | Review of firewall rulesets of critical systems | every 6 months | Network |\n",
+        encoding="utf-8",
+    )
+    by_id = _by_id(_run([doc]))
+    assert by_id["DORA-11-5"].coverage in FOUND
+    assert by_id["RTS1774-13-h"].coverage in FOUND
+    assert "firewall" in by_id["RTS1774-13-h"].evidence[0].quote
 
 
 def test_key_element_rejects_generic_governance_wording(tmp_path: Path) -> None:
