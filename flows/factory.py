@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,18 @@ class WorkflowRunResult(BaseModel):
     outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+_LOOPS = threading.local()
+
+
+def _runner() -> asyncio.Runner:
+    """One event loop per worker thread, reused across tasks (creating one costs per task)."""
+    runner = getattr(_LOOPS, "runner", None)
+    if runner is None:
+        runner = asyncio.Runner()
+        _LOOPS.runner = runner
+    return runner
+
+
 def var_name(workflow_id: str) -> str:
     """Module-level variable name for a definition's flow (``dora-x`` -> ``dora_x``)."""
     name = "".join(c if c.isalnum() else "_" for c in workflow_id)
@@ -131,7 +144,7 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
         from prefect.runtime import flow_run, task_run
 
         context = run_context(loaded, str(flow_run.id) if flow_run.id else None, upstream)
-        outcome = asyncio.run(
+        outcome = _runner().run(
             agent_task.execute(
                 tdef,
                 workflow,
@@ -283,45 +296,45 @@ def _execute(
                 ):
                     break  # nothing can make progress (defensive; load-time checks prevent it)
                 continue
-            done_id, fut = _first_done(running)
-            del running[done_id]
-            fut.wait()  # sets the future's final state from the task's own result
-            state = fut.state
-            if state.is_completed():
-                out = fut.result()
-                outcomes[done_id] = out
-                summaries[done_id] = TaskSummary(
-                    state="completed",
-                    agent_id=out["agent_id"],
-                    agent_version=out["agent_version"],
-                    summary=out["summary"],
-                    attempts=out["attempt"],
-                    duration_s=out["duration_s"],
-                    input_digest=out["input_digest"],
-                    output_digest=out["output_digest"],
-                    artifacts=out["artifacts"],
-                )
-                with view.lock:
-                    view.outputs[done_id] = out["outputs"]
-                _set(view, done_id, "completed")
-                tracker.task_done(done_id, "completed", str(out["summary"]))
-            else:
-                exc = state.result(raise_on_failure=False)
-                exc = exc if isinstance(exc, BaseException) else None
-                kind = error_type_of(exc)
-                message = str(exc) if exc else (state.message or state.name or "failed")
-                summaries[done_id] = TaskSummary(
-                    state="failed",
-                    error=_clip(message),
-                    error_type=kind,
-                    attempts=_attempts(fut),
-                )
-                _set(view, done_id, "failed")
-                tracker.task_done(done_id, "failed", message)
-                policy = workflow.policy_for(kind)
-                if isinstance(policy, HaltPolicy):
-                    halted = f"task {done_id!r} failed with {kind}"
-                    _emit_halt(workflow, run_id, done_id, kind, message, policy)
+            for done_id, fut in _finished(running):
+                del running[done_id]
+                fut.wait()  # sets the future's final state from the task's own result
+                state = fut.state
+                if state.is_completed():
+                    out = _completed_value(state, fut)
+                    outcomes[done_id] = out
+                    summaries[done_id] = TaskSummary(
+                        state="completed",
+                        agent_id=out["agent_id"],
+                        agent_version=out["agent_version"],
+                        summary=out["summary"],
+                        attempts=out["attempt"],
+                        duration_s=out["duration_s"],
+                        input_digest=out["input_digest"],
+                        output_digest=out["output_digest"],
+                        artifacts=out["artifacts"],
+                    )
+                    with view.lock:
+                        view.outputs[done_id] = out["outputs"]
+                    _set(view, done_id, "completed")
+                    tracker.task_done(done_id, "completed", str(out["summary"]))
+                else:
+                    exc = state.result(raise_on_failure=False)
+                    exc = exc if isinstance(exc, BaseException) else None
+                    kind = error_type_of(exc)
+                    message = str(exc) if exc else (state.message or state.name or "failed")
+                    summaries[done_id] = TaskSummary(
+                        state="failed",
+                        error=_clip(message),
+                        error_type=kind,
+                        attempts=_attempts(fut),
+                    )
+                    _set(view, done_id, "failed")
+                    tracker.task_done(done_id, "failed", message)
+                    policy = workflow.policy_for(kind)
+                    if isinstance(policy, HaltPolicy):
+                        halted = f"task {done_id!r} failed with {kind}"
+                        _emit_halt(workflow, run_id, done_id, kind, message, policy)
             router.check()
     finally:
         watch.stop()
@@ -407,27 +420,42 @@ def _set(view: RunView, tid: str, state: Any) -> None:
         view.states[tid] = state
 
 
-def _first_done(running: dict[str, PrefectFuture[Any]]) -> tuple[str, PrefectFuture[Any]]:
-    """The first running task to finish.
+def _finished(running: dict[str, PrefectFuture[Any]]) -> list[tuple[str, PrefectFuture[Any]]]:
+    """Every running task that has finished (at least one), in definition order.
 
     Waits on the thread-pool futures underneath the Prefect futures: Prefect's own
-    ``as_completed`` adds tens of milliseconds per task to a chain (measured with
-    bench/overhead.py), which would make a compiled flow slower than a hand-written one.
+    ``as_completed`` added tens of milliseconds per task to a chain, and handling all
+    finished tasks of a fan-out in one batch avoids re-arming a wait per task
+    (both measured with bench/overhead.py).
     """
     wrapped: dict[concurrent.futures.Future[Any], str] = {}
     for tid, fut in running.items():
         inner = getattr(fut, "wrapped_future", None)
         if not isinstance(inner, concurrent.futures.Future):
             for done in as_completed(list(running.values())):  # other task runners
-                return next(t for t, f in running.items() if f is done), done
+                return [next((t, f) for t, f in running.items() if f is done)]
             raise RuntimeError("no running task")  # pragma: no cover
         wrapped[inner] = tid
     done_set, _ = concurrent.futures.wait(
         list(wrapped), return_when=concurrent.futures.FIRST_COMPLETED
     )
-    order = list(running)
-    tid = min((wrapped[f] for f in done_set), key=order.index)
-    return tid, running[tid]
+    done_ids = {wrapped[f] for f in done_set}
+    return [(tid, fut) for tid, fut in running.items() if tid in done_ids]
+
+
+def _completed_value(state: State, fut: PrefectFuture[Any]) -> dict[str, Any]:
+    """The task's return value, straight from the in-memory result record when there is one.
+
+    ``future.result()`` goes through Prefect's sync/async bridge on every call; on a chain
+    of short tasks that bridge was a measurable share of the per-task overhead.
+    """
+    data = getattr(state, "data", None)
+    value = getattr(data, "result", None)
+    if isinstance(value, dict):
+        return value
+    result = fut.result()
+    assert isinstance(result, dict)
+    return result
 
 
 def _attempts(fut: PrefectFuture[Any]) -> int:
