@@ -136,7 +136,13 @@ def _report(data: dict[str, Any], as_json: bool) -> int:
         if d.get("fired"):
             who = d.get("target") or ", ".join(d.get("approvers") or d.get("recipients") or [])
             vals = ", ".join(f"{k}={v}" for k, v in d.get("values", {}).items())
-            echo(f"routing: {d['action']} → {who}  ({d['condition']}; read {vals})")
+            note = (
+                "  [recorded and emitted as event dora.routing.require_approval; the run is not "
+                "suspended for approval yet]"
+                if d["action"] == "require_approval"
+                else ""
+            )
+            echo(f"routing: {d['action']} → {who}  ({d['condition']}; read {vals}){note}")
     for c in data.get("criteria", []):
         mark = "✓" if c["passed"] else ("✗" if c["required"] else "!")
         err = f" — {c['error']}" if c.get("error") else ""
