@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import json
 import logging
 import threading
 from pathlib import Path
@@ -135,7 +136,7 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
     workflow = loaded.workflow
     settings = get_settings()
 
-    def run_agent_task(upstream: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    def run_agent_task(upstream: dict[str, str], params: dict[str, Any]) -> str:
         # A sync Prefect task on purpose: async task runs build a new API client (and TLS
         # context) per run, which costs ~20 ms a task (bench/overhead.py); the agent's
         # coroutine runs in its own event loop inside. The run context is rebuilt here
@@ -143,20 +144,23 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
         # being passed in: Prefect walks every parameter of every task submission.
         from prefect.runtime import flow_run, task_run
 
-        context = run_context(loaded, str(flow_run.id) if flow_run.id else None, upstream)
+        # Outcomes travel as JSON text: Prefect walks every nested value of task results
+        # and parameters, which for a large analysis is far costlier than one json.loads.
+        ups = {tid: json.loads(text) for tid, text in upstream.items()}
+        context = run_context(loaded, str(flow_run.id) if flow_run.id else None, ups)
         outcome = _runner().run(
             agent_task.execute(
                 tdef,
                 workflow,
                 context,
                 params,
-                {tid: out["outputs"] for tid, out in upstream.items()},
+                {tid: out["outputs"] for tid, out in ups.items()},
                 attempt=int(task_run.run_count or 1),
                 use_concurrency_limits=settings.use_concurrency_limits,
             )
         )
         agent_task.publish_artifacts(workflow.id, outcome)
-        return outcome.model_dump(mode="json")
+        return outcome.model_dump_json()
 
     def cache_key(ctx: Any, parameters: dict[str, Any]) -> str | None:
         # Within one flow run a task's inputs are fixed by its upstream tasks, so the run id
@@ -451,11 +455,11 @@ def _completed_value(state: State, fut: PrefectFuture[Any]) -> dict[str, Any]:
     """
     data = getattr(state, "data", None)
     value = getattr(data, "result", None)
-    if isinstance(value, dict):
-        return value
-    result = fut.result()
-    assert isinstance(result, dict)
-    return result
+    if not isinstance(value, str):
+        value = fut.result()
+    outcome = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(outcome, dict)
+    return outcome
 
 
 def _attempts(fut: PrefectFuture[Any]) -> int:
