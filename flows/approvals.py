@@ -325,6 +325,7 @@ def await_approvals(
                 {"rule": decision.rule, "missing_roles": remaining, "message": message},
                 roles=missing,
             )
+            _leave_expired_pause(run_id)
             raise ApprovalExpired(message) from None
         record = ApprovalRecord(
             rule=decision.rule,
@@ -377,6 +378,24 @@ def await_approvals(
         roles=",".join(required),
     )
     return outcome
+
+
+def _leave_expired_pause(run_id: str) -> None:
+    """Move the run out of its expired pause so the engine can fail it with our message.
+
+    Once a pause has timed out, the server turns every proposed transition into
+    ``Failed("The flow was paused and never resumed.")``, hiding which roles were missing.
+    """
+    from prefect import get_client
+    from prefect.states import Running
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(
+                UUID(run_id), Running(message="approval request expired"), force=True
+            )
+    except Exception as exc:  # the run still fails, only with Prefect's message
+        log.warning("could not leave the expired pause of %s: %s", run_id, exc)
 
 
 def _refuse(
