@@ -149,6 +149,22 @@ def flow_run_with(deployment_id: uuid.UUID, marker: str) -> Any:
     return asyncio.run(read())
 
 
+def delete_runs(deployment_id: uuid.UUID) -> None:
+    """Forget earlier runs, so a worker started next does not work off a backlog first."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    async def run() -> None:
+        async with get_client() as c:
+            runs = await c.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+            )
+            for r in runs:
+                await c.delete_flow_run(r.id)
+
+    asyncio.run(run())
+
+
 def first_task_start(flow_run_id: uuid.UUID) -> datetime | None:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -244,6 +260,7 @@ def main() -> None:
                         "--pool",
                         "dora-local",
                     ]
+                    delete_runs(dep)
                     with process(worker, {**env, **extra}):
                         timed = measure(
                             kinds, max(1, args.requests // 3), api, hook, dep, tasks=True

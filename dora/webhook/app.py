@@ -48,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from dora.errors import ConfigurationError, SecretError
+from dora.errors import ConfigurationError
 from dora.webhook.settings import WebhookSettings
 from dora.webhook.signing import (
     HEADER_DELIVERY,
@@ -283,7 +283,7 @@ def create_app(
                 )
             try:
                 secret = await get_secret()
-            except (SecretError, ValueError) as exc:
+            except Exception as exc:  # SecretError, unknown block, Prefect unreachable
                 logger.error("webhook secret unavailable: %s", type(exc).__name__)
                 raise _Refused(
                     503, "secret_unavailable", "the shared secret cannot be read"
