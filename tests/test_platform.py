@@ -1,0 +1,153 @@
+"""`dora up` / `deploy` / `down` start, register and stop a real local Prefect platform."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dora import platform
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dora.platform_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def _post(api: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    r = httpx.post(f"{api}{path}", json=body or {}, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def _deployments(api: str) -> list[dict[str, Any]]:
+    return list(_post(api, "/deployments/filter"))
+
+
+def _dora_automations(api: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in _post(api, "/automations/filter"):
+        if a["name"].startswith("dora:"):
+            out.setdefault(a["name"], []).append(a["id"])
+    return out
+
+
+def _wait_for_worker(api: str, timeout: float = 90) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = list(_post(api, f"/work_pools/{platform.POOL}/workers/filter"))
+        if workers:
+            return workers
+        time.sleep(0.5)
+    return []
+
+
+def test_stop_process_escalates_to_sigkill() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    t0 = time.monotonic()
+    assert platform.stop_process(proc.pid, timeout=1.0)
+    assert 1.0 <= time.monotonic() - t0 < 10  # SIGTERM was ignored, SIGKILL ended it
+    assert not platform.alive(proc.pid)
+
+
+def test_status_and_down_without_a_platform(tmp_path: Path) -> None:
+    st = platform.status(tmp_path)
+    assert not st["healthy"]
+    assert all(not c["running"] for c in st["components"].values())
+    assert platform.down(tmp_path, echo=lambda _m: None) == []
+
+
+@pytest.mark.timeout(900)
+def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path) -> None:
+    port = _free_port()
+    home = tmp_path / "dora-home"
+    api = platform.api_url_for(port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API_")}
+    env["DORA_HOME"] = str(home)
+    env.pop("DORA_WEBHOOK_SECRET", None)
+    common = ["--home", str(home)]
+    pdir = home / "platform"
+    try:
+        res = _cli(env, "up", "--port", str(port), "--webhook-port", str(_free_port()), *common)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        assert platform.healthy(api)
+        assert (pdir / "server.pid").exists() and (pdir / "worker.pid").exists()
+        assert (pdir / "prefect.db").exists(), "SQLite database under DORA_HOME by default"
+
+        deps = _deployments(api)
+        assert [d["name"] for d in deps] == ["dora-compliance-assessment-local"]
+        autos = _dora_automations(api)
+        assert {
+            "dora:dora-compliance-assessment:rule-0:escalate",
+            "dora:dora-compliance-assessment:rule-2:alert",
+            "dora:crashed-run-detection",
+            "dora:crashed-run-notify",
+        } == set(autos)
+        workers = _wait_for_worker(api)
+        assert workers, "the worker registered with the dora-local pool"
+
+        st = _cli(env, "status", *common)
+        assert st.returncode == 0 and "healthy" in st.stdout
+
+        server_pid = platform.read_pid(pdir, "server")
+        worker_pid = platform.read_pid(pdir, "worker")
+        again = _cli(env, "up", "--port", str(port), *common)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        assert "server already running" in again.stdout
+        assert "worker already running" in again.stdout
+        assert platform.read_pid(pdir, "server") == server_pid
+        assert platform.read_pid(pdir, "worker") == worker_pid
+        assert [d["name"] for d in _deployments(api)] == ["dora-compliance-assessment-local"]
+        assert [d["id"] for d in _deployments(api)] == [d["id"] for d in deps]
+        assert _dora_automations(api) == autos
+
+        # a deployment of our flow that prefect.yaml no longer has is removed (issue #15332)
+        flow_id = deps[0]["flow_id"]
+        _post(api, "/deployments/", {"name": "retired-local", "flow_id": flow_id, "tags": ["dora"]})
+        assert len(_deployments(api)) == 2
+        dep = _cli(env, "deploy", *common)  # finds the platform's API URL itself
+        assert dep.returncode == 0, dep.stdout[-3000:] + dep.stderr[-3000:]
+        assert "removed stale deployment dora-compliance-assessment/retired-local" in dep.stdout
+        assert [d["name"] for d in _deployments(api)] == ["dora-compliance-assessment-local"]
+    finally:
+        pids = {n: platform.read_pid(pdir, n) for n in platform.COMPONENTS}
+        down = _cli(env, "down", *common, timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert "stopped server" in down.stdout and "stopped worker" in down.stdout
+    for name, pid in pids.items():
+        assert not platform.alive(pid), f"{name} (pid {pid}) still runs"
+        assert not (pdir / f"{name}.pid").exists()
+    assert not platform.healthy(api)
