@@ -423,15 +423,15 @@ def _refuse(
 
 def handle_require_approval(
     workflow: Workflow, run_id: str | None, decision: Decision, rule: RoutingRule
-) -> ApprovalOutcome | None:
+) -> None:
     """Engine hook: for a fired ``require_approval`` rule, block until approved.
 
-    Must run in the flow run's own thread (it pauses the flow run). Returns the outcome
-    (also kept for :func:`approvals_for`); raises :class:`ApprovalRejected` or
+    Must run in the flow run's own thread (it pauses the flow run). The outcome is kept
+    for :func:`approvals_for` (copy it into the run result); raises :class:`ApprovalRejected` or
     :class:`ApprovalExpired`. Other rules and rules that did not fire are ignored.
     """
     if not decision.fired or not isinstance(rule, RequireApprovalRule):
-        return None
+        return
     from prefect.context import FlowRunContext
 
     ctx = FlowRunContext.get()
@@ -446,4 +446,3 @@ def handle_require_approval(
     outcome = await_approvals(rule, decision, run_id, started_by, workflow_id=workflow.id)
     _OUTCOMES.setdefault(run_id, []).append(outcome)
     log.info("approvals for rule %d complete in %.1fs", decision.rule, time.monotonic() - started)
-    return outcome
