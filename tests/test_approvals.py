@@ -289,3 +289,91 @@ def test_not_waiting_and_unknown_runs(api: tuple[TestClient, Path]) -> None:
     assert r.status_code == 404
     r = client.post(f"/approvals/{uuid.uuid4()}", headers=_auth("anna.cfo"), json={"x": 1})
     assert r.status_code == 422
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _resume_directly(run_id: str, data: dict[str, Any]) -> Any:
+    async with get_client() as client:
+        return await client.resume_flow_run(uuid.UUID(run_id), run_input=data)
+
+
+def test_cli_over_http_with_signed_inputs_ignores_resumes_that_bypass_the_front_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from dora.approvals_cli import approvals_app
+
+    monkeypatch.setenv("DORA_APPROVAL_SECRET", "s3cret")
+    runner = CliRunner()
+    hashed = runner.invoke(approvals_app, ["hash-token", "tok-anna"])
+    assert hashed.exit_code == 0 and hashed.output.strip() == hash_token("tok-anna")
+    approvers = [
+        {"id": who, "roles": roles, "token_sha256": hash_token(token)}
+        for who, (roles, token) in PEOPLE.items()
+    ]
+    path = tmp_path / "approvers.yaml"
+    path.write_text(json.dumps({"approvers": approvers}), encoding="utf-8")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(path, tmp_path / "audit.jsonl"), port=port, log_level="warning")
+    )
+    ctx = contextvars.copy_context()
+    serving = threading.Thread(target=lambda: ctx.run(server.run), daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        key = uuid.uuid4().hex
+        box = _start(key)
+        run_id = _wait_run_id(key)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            out = runner.invoke(approvals_app, ["pending", "--token", "tok-carl", "--url", url])
+            if out.exit_code == 0 and run_id in out.output:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("run never listed as pending")
+
+        # someone with Prefect API access resumes it with a made-up approver: ignored
+        forged = {"decision": "approve", "approver": "mallory", "role": "cfo", "reason": ""}
+        asyncio.run(_resume_directly(run_id, forged))
+        while time.monotonic() < deadline:
+            out = runner.invoke(approvals_app, ["pending", "--token", "tok-carl", "--url", url])
+            if out.exit_code == 0 and "dora-approval-r0-1" in out.output:
+                break  # re-paused on the next key, still needing both roles
+            time.sleep(0.3)
+        assert '"cfo"' in out.output and '"cro"' in out.output
+
+        args = ["approve", run_id, "--url", url, "--reason", "ok"]
+        out = runner.invoke(approvals_app, [*args, "--token", "tok-sam"])
+        assert out.exit_code == 1 and "started this run" in out.output
+        out = runner.invoke(approvals_app, [*args, "--token", "tok-anna"])
+        assert out.exit_code == 0, out.output
+        while time.monotonic() < deadline:
+            out = runner.invoke(approvals_app, [*args, "--token", "tok-carl"])
+            if out.exit_code == 0:
+                break
+            time.sleep(0.3)  # 409 until the run paused again for the cro
+        assert out.exit_code == 0, out.output
+
+        state = _finish(box)
+        assert state.is_completed(), state.message
+        records = state.result()["approvals"][0]["records"]
+        assert [(r["approver"], r["accepted"]) for r in records] == [
+            ("mallory", False),
+            ("anna.cfo", True),
+            ("carl.cro", True),
+        ]
+        assert "not signed" in records[0]["note"]
+    finally:
+        server.should_exit = True
+        serving.join(10)
