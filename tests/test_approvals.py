@@ -377,3 +377,65 @@ def test_cli_over_http_with_signed_inputs_ignores_resumes_that_bypass_the_front_
     finally:
         server.should_exit = True
         serving.join(10)
+
+
+async def _deployed_run(key: str) -> Any:
+    async with get_client() as client:
+        flow_id = await client.create_flow(approval_flow)
+        dep = await client.create_deployment(
+            flow_id=flow_id,
+            name=f"suspend-{key[:8]}",
+            entrypoint="tests/test_approvals.py:approval_flow",
+        )
+        return await client.create_flow_run_from_deployment(
+            dep,
+            parameters={"key": key, "hours": 1.0},
+            tags=["dora.started_by:sam.analyst", f"test:{key}"],
+        )
+
+
+async def _read_run(run_id: Any) -> Any:
+    async with get_client() as client:
+        return await client.read_flow_run(run_id)
+
+
+def _execute(run_id: Any, params: dict[str, Any]) -> Any:
+    """What a worker does with a (resumed) run: execute it; suspension exits via Pause."""
+    from prefect.exceptions import Pause
+    from prefect.flow_engine import run_flow
+
+    run = asyncio.run(_read_run(run_id))
+    try:
+        return run_flow(approval_flow, flow_run=run, parameters=params, return_type="state")
+    except Pause:
+        return asyncio.run(_read_run(run_id)).state
+
+
+def test_suspend_mode_reexecutes_without_rerunning_finished_tasks(
+    api: tuple[TestClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DORA_APPROVAL_MODE", "suspend")
+    client, _ = api
+    key = uuid.uuid4().hex
+    run = asyncio.run(_deployed_run(key))
+    params = {"key": key, "hours": 1.0}
+
+    state = _execute(run.id, params)
+    assert state.is_paused() and state.name == "Suspended", state  # the process exits here
+    _wait_pending(client, str(run.id), ["cfo", "cro"], t=5)
+    assert _decide(client, str(run.id), "anna.cfo", "approve", "ok").status_code == 200
+
+    # a worker picks the resumed run up again: it re-executes from the top
+    state = _execute(run.id, params)
+    assert state.is_paused(), state
+    _wait_pending(client, str(run.id), ["cro"], t=5)
+    assert _decide(client, str(run.id), "carl.cro", "approve", "ok").status_code == 200
+
+    state = _execute(run.id, params)
+    assert state.is_completed(), state
+    records = state.result()["approvals"][0]["records"]
+    assert [(r["approver"], r["role"]) for r in records] == [
+        ("anna.cfo", "cfo"),
+        ("carl.cro", "cro"),
+    ]
+    assert CALLS[key] == 1  # the finished task came from its persisted result each time
