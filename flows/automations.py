@@ -54,16 +54,16 @@ ESCALATE_BODY = (
     "routing rule {{ event.payload.rule }} fired for {{ event.resource['dora.who'] }}.\n"
     "Condition: {{ event.payload.condition }}\n"
     "Values read: {{ event.payload['values'] | tojson }}\n"
-    "Flow run: {{ flow_run | ui_url }}"
+    "Flow run {{ flow_run.id }}: {{ flow_run | ui_url or '(no UI URL configured)' }}"
 )
 DURATION_BODY = (
     "DORA alert: workflow {workflow} (routing rule {index}, `{condition}`): flow run "
     "{{{{ flow_run.name }}}} has been running for more than {seconds} s without finishing.\n"
-    "Flow run: {{{{ flow_run | ui_url }}}}"
+    "Flow run {{{{ flow_run.id }}}}: {{{{ flow_run | ui_url or '(no UI URL configured)' }}}}"
 )
 CRASH_BODY = (
     "Flow run {{ flow_run.name }} of {{ flow.name }} entered {{ event.event }}.\n"
-    "Flow run: {{ flow_run | ui_url }}"
+    "Flow run {{ flow_run.id }}: {{ flow_run | ui_url or '(no UI URL configured)' }}"
 )
 
 
@@ -196,13 +196,26 @@ def rule_specs(workflow: Workflow) -> tuple[list[Spec], list[RuleAutomation]]:
     return specs, listing
 
 
+def zombie_window_s() -> int:
+    """90 s with 30 s heartbeats (what `dora up` configures); 3 heartbeats when they are slower.
+
+    A window shorter than the heartbeat interval would mark every healthy long run CRASHED.
+    """
+    from prefect.settings import get_current_settings
+
+    freq = get_current_settings().flows.heartbeat_frequency or 0
+    return max(ZOMBIE_WITHIN_S, 3 * int(freq))
+
+
 def workspace_specs() -> list[Spec]:
     """Zombie detection: heartbeat stops -> CRASHED; a run entering Crashed -> notify ops."""
+    window = zombie_window_s()
     return [
         Spec(
             CRASH_DETECTION,
             "Mark a flow run CRASHED when no flow-run event follows its heartbeat "
-            f"within {ZOMBIE_WITHIN_S} s (run workers with PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30)",
+            f"within {window} s (heartbeat every PREFECT_FLOWS_HEARTBEAT_FREQUENCY s; "
+            "`dora up` runs the worker with 30)",
             {
                 "type": "event",
                 "after": ["prefect.flow-run.heartbeat"],
@@ -211,13 +224,13 @@ def workspace_specs() -> list[Spec]:
                 "for_each": ["prefect.resource.id"],
                 "posture": "Proactive",
                 "threshold": 1,
-                "within": ZOMBIE_WITHIN_S,
+                "within": window,
             },
             extra_actions=[
                 {
                     "type": "change-flow-run-state",
                     "state": "CRASHED",
-                    "message": f"No heartbeat for {ZOMBIE_WITHIN_S} s (dora:crashed-run-detection)",
+                    "message": f"No heartbeat for {window} s ({CRASH_DETECTION})",
                 }
             ],
         ),

@@ -169,3 +169,49 @@ def test_escalation_reaches_the_receiver(
     assert wf_id in msg["body"] and "rule 0" in msg["body"]
     assert "0.31" in msg["body"]
     assert not any("0.77" in m.get("body", "") for m in receiver.received)
+
+
+def test_duration_alert_fires_when_a_run_stays_running(
+    receiver: _Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`workflow.duration > 10`: a run of the workflow's flow still Running after 10 s alerts."""
+    from prefect import flow, get_client
+    from prefect.states import Cancelled, Running
+
+    from dora.definition.models import AlertRule
+
+    wf_id = "dora-duration-e2e"
+    base = _seed()
+    wf = base.model_copy(
+        update={
+            "id": wf_id,
+            "routing": [
+                AlertRule(
+                    condition="workflow.duration > 10", action="alert", recipients=["ops_team"]
+                )
+            ],
+        }
+    )
+    monkeypatch.setenv("DORA_NOTIFY_OPS_TEAM_URL", receiver.url + "/ops")
+    automations.reconcile([base, wf])
+    auto = automations.read_dora_automations()[f"dora:{wf_id}:rule-0:alert"][0]
+    assert auto.trigger.within.total_seconds() == 10
+
+    @flow(name=wf_id)
+    def _stuck() -> None:  # never executed: only its flow run is created and set Running
+        pass
+
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(_stuck, name="stuck-run")
+        client.set_flow_run_state(run.id, Running(), force=True)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not receiver.received:
+                time.sleep(0.5)
+        finally:
+            client.set_flow_run_state(run.id, Cancelled(), force=True)
+    assert receiver.received, "no duration alert within 90 s"
+    msg = receiver.received[0]
+    assert msg["path"] == "/ops" and msg["target"] == "ops_team"
+    assert "stuck-run" in msg["body"] and "more than 10 s" in msg["body"]
+    assert f"Flow run {run.id}: " in msg["body"]

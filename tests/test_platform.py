@@ -116,6 +116,13 @@ def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path
             "dora:crashed-run-detection",
             "dora:crashed-run-notify",
         } == set(autos)
+        crash = next(
+            a
+            for a in _post(api, "/automations/filter")
+            if a["name"] == "dora:crashed-run-detection"
+        )
+        assert crash["trigger"]["within"] == 90  # the worker's heartbeat is every 30 s
+        assert crash["actions"][0]["type"] == "change-flow-run-state"
         workers = _wait_for_worker(api)
         assert workers, "the worker registered with the dora-local pool"
 
