@@ -439,3 +439,45 @@ def test_suspend_mode_reexecutes_without_rerunning_finished_tasks(
         ("carl.cro", "cro"),
     ]
     assert CALLS[key] == 1  # the finished task came from its persisted result each time
+
+
+def test_compiled_engine_flow_waits_for_approval(
+    api: tuple[TestClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proposed one-line hook in flows.factory._on_decision, on a compiled definition."""
+    import inspect
+
+    from flows import factory
+
+    if "handle_require_approval" not in inspect.getsource(factory._on_decision):
+        original = factory._on_decision
+
+        def hooked(workflow: Any, run_id: Any, decision: Any, rule: Any) -> None:
+            original(workflow, run_id, decision, rule)
+            handle_require_approval(workflow, run_id, decision, rule)
+
+        monkeypatch.setattr(factory, "_on_decision", hooked)
+    client, _ = api
+    key = uuid.uuid4().hex
+    text = textwrap.dedent(DEFINITION).format(hours=1).replace("t-approval", f"t-appr-{key[:8]}")
+    compiled = factory.compile_workflow(parse_definition(text, "t.yaml"))
+    box: dict[str, Any] = {}
+    ctx = contextvars.copy_context()
+
+    def go() -> None:
+        with tags("dora.started_by:sam.analyst", f"test:{key}"):
+            box["state"] = compiled(return_state=True)
+
+    box["thread"] = threading.Thread(target=lambda: ctx.run(go), daemon=True)
+    box["thread"].start()
+    run_id = _wait_run_id(key)
+    _wait_pending(client, run_id, ["cfo", "cro"])
+    assert _decide(client, run_id, "sam.analyst", "approve").status_code == 403
+    assert _decide(client, run_id, "anna.cfo", "approve", "ok").status_code == 200
+    _wait_pending(client, run_id, ["cro"])
+    assert _decide(client, run_id, "carl.cro", "approve", "ok").status_code == 200
+    state = _finish(box)
+    assert state.is_completed(), state.message
+    (decision,) = state.result()["decisions"]
+    assert decision["action"] == "require_approval" and decision["fired"] is True
+    assert [r.approver for r in approvals_for(run_id)[0].records] == ["anna.cfo", "carl.cro"]
