@@ -481,3 +481,31 @@ def test_compiled_engine_flow_waits_for_approval(
     (decision,) = state.result()["decisions"]
     assert decision["action"] == "require_approval" and decision["fired"] is True
     assert [r.approver for r in approvals_for(run_id)[0].records] == ["anna.cfo", "carl.cro"]
+
+
+def test_approvers_file_must_hold_hashes_and_unique_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dora.approvals_api import load_approvers
+    from dora.errors import ConfigurationError
+
+    monkeypatch.delenv("DORA_APPROVERS_FILE", raising=False)
+    with pytest.raises(ConfigurationError, match="DORA_APPROVERS_FILE"):
+        load_approvers()
+    bad = tmp_path / "a.yaml"
+    bad.write_text("approvers: [{id: a, roles: [cfo], token_sha256: plain-token}]\n")
+    with pytest.raises(ConfigurationError, match="token_sha256"):
+        load_approvers(bad)
+    h = hash_token("t")
+    dup = tmp_path / "b.yaml"
+    dup.write_text(
+        f"approvers:\n  - {{id: a, roles: [cfo], token_sha256: {h}}}\n"
+        f"  - {{id: a, roles: [cro], token_sha256: {h}}}\n"
+    )
+    with pytest.raises(ConfigurationError, match="duplicate"):
+        load_approvers(dup)
+    good = tmp_path / "c.yaml"
+    good.write_text(f"approvers:\n  - {{id: anna.cfo, roles: [cfo], token_sha256: {h}}}\n")
+    monkeypatch.setenv("DORA_APPROVERS_FILE", str(good))
+    (who,) = load_approvers()
+    assert who.id == "anna.cfo" and who.roles == ("cfo",) and who.token_sha256 == h
