@@ -344,6 +344,13 @@ def up(
     d.mkdir(parents=True, exist_ok=True)
     state = read_state(home)
     server_pid = read_pid(d, "server")
+    if alive(server_pid) and state.get("api_url") and not healthy(state["api_url"]):
+        echo(f"server (pid {server_pid}) is starting; waiting for {state['api_url']}/health")
+        try:
+            wait_healthy(str(state["api_url"]), health_timeout, pid=server_pid)
+        except (RuntimeError, TimeoutError) as exc:
+            echo(f"{exc}; stopping it and starting a new server")
+            stop_process(server_pid or 0)
     if alive(server_pid) and state.get("api_url") and healthy(state["api_url"]):
         api_url = str(state["api_url"])
         if state.get("port") != port:

@@ -1,7 +1,7 @@
 """``dora deploy | up | down | status``: the local Prefect platform.
 
-Mounted into the main CLI by ``app.add_typer(platform_app)`` (the commands sit at the top
-level); also runnable as ``python -m dora.platform_cli <command>``. Prefect is imported
+Mounted into the main CLI by ``register(app)`` (top-level ``dora deploy|up|down|status``)
+or ``app.add_typer(platform_app)`` (``dora platform ...``); also runnable as ``python -m dora.platform_cli <command>``. Prefect is imported
 only inside the commands, after PREFECT_API_URL has been decided: Prefect reads its
 settings once, at import.
 """
@@ -111,6 +111,14 @@ def status_cmd(
             where = f"pid {c['pid']}" if c["pid"] else "no pid file"
             typer.echo(f"{name:8} {'running' if c['running'] else 'stopped':8} {where}")
     raise typer.Exit(0 if st["healthy"] else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``deploy``, ``up``, ``down`` and ``status`` as top-level commands of ``app``."""
+    app.command("deploy")(deploy_cmd)
+    app.command("up")(up_cmd)
+    app.command("down")(down_cmd)
+    app.command("status")(status_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -158,3 +158,25 @@ def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path
         assert not platform.alive(pid), f"{name} (pid {pid}) still runs"
         assert not (pdir / f"{name}.pid").exists()
     assert not platform.healthy(api)
+
+
+def test_register_mounts_top_level_commands(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from dora.platform_cli import register
+
+    app = typer.Typer()
+
+    @app.command()
+    def other() -> None:  # a second command, so typer keeps subcommand names
+        pass
+
+    register(app)
+    runner = CliRunner()
+    res = runner.invoke(app, ["status", "--home", str(tmp_path)])
+    assert res.exit_code == 1 and "server   stopped" in res.output
+    res = runner.invoke(app, ["down", "--home", str(tmp_path)])
+    assert res.exit_code == 0 and "nothing was running" in res.output
+    assert runner.invoke(app, ["up", "--help"]).exit_code == 0
+    assert "--port" in runner.invoke(app, ["up", "--help"]).output
