@@ -63,6 +63,19 @@ def _wait_for_worker(api: str, timeout: float = 90) -> list[dict[str, Any]]:
     return []
 
 
+def _wait_for_terminal(api: str, run_id: str, timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10)
+        r.raise_for_status()
+        state = r.json()["state"] or {}
+        if state.get("type") in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return state
+        time.sleep(1)
+    return state
+
+
 def test_stop_process_escalates_to_sigkill() -> None:
     proc = subprocess.Popen(
         [
@@ -125,6 +138,29 @@ def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path
         assert crash["actions"][0]["type"] == "change-flow-run-state"
         workers = _wait_for_worker(api)
         assert workers, "the worker registered with the dora-local pool"
+
+        # the worker executes the deployment from the project directory; the run's routing
+        # decisions arrive as dora.routing.* events
+        docs = sorted(str(p) for p in (ROOT / "examples" / "policies").iterdir())
+        run = _post(
+            api,
+            f"/deployments/{deps[0]['id']}/create_flow_run",
+            {"parameters": {"documents": docs}},
+        )
+        state = _wait_for_terminal(api, run["id"])
+        assert state["type"] in ("COMPLETED", "FAILED"), state  # FAILED: success criteria
+        assert "success criteria" in (state.get("message") or "") or state["type"] == "COMPLETED"
+        events = _post(
+            api,
+            "/events/filter",
+            {
+                "filter": {
+                    "event": {"prefix": ["dora.routing."]},
+                    "any_resource": {"id": [f"prefect.flow-run.{run['id']}"]},
+                }
+            },
+        )["events"]
+        assert {e["event"] for e in events} >= {"dora.routing.escalate"}
 
         st = _cli(env, "status", *common)
         assert st.returncode == 0 and "healthy" in st.stdout
