@@ -27,6 +27,9 @@ Pause or suspend (``DORA_APPROVAL_MODE``):
   enforced by our own code with a clear ``ApprovalExpired`` message. Costs one process (or
   pod) for as long as the approval takes, and the workflow's ``config.timeout`` still
   counts while it waits.
+* ``record`` (what ``dora run`` uses unless ``--wait-for-approvals``): nothing waits; the
+  decision is recorded and emitted as usual and the run result says approval is required.
+  A one-off local assessment must not hang for days; deployed runs use pause or suspend.
 * ``suspend`` (Kubernetes): ``suspend_flow_run`` ends the process; after the resume the
   run is rescheduled and re-executes from the top. Completed tasks come back from their
   persisted results (cache key per flow run + task id) and the earlier approvals come back
@@ -67,8 +70,12 @@ class ApprovalSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DORA_APPROVAL_", env_file=".env", extra="ignore")
 
-    mode: Literal["pause", "suspend"] = Field(
-        "pause", description="pause: keep the process waiting; suspend: exit and re-execute."
+    mode: Literal["pause", "suspend", "record"] = Field(
+        "pause",
+        description=(
+            "pause: keep the process waiting; suspend: exit and re-execute; record: do not wait, "
+            "only record that approval is required (one-off local `dora run`)."
+        ),
     )
     seconds_per_hour: float = Field(
         3600.0, gt=0, description="Length of one `timeout_hours` unit (tests shorten it)."
@@ -431,6 +438,13 @@ def handle_require_approval(
     :class:`ApprovalExpired`. Other rules and rules that did not fire are ignored.
     """
     if not decision.fired or not isinstance(rule, RequireApprovalRule):
+        return
+    if approval_settings().mode == "record":
+        log.warning(
+            "approval required from %s (rule %d); DORA_APPROVAL_MODE=record: not waiting",
+            ", ".join(rule.approvers),
+            decision.rule,
+        )
         return
     from prefect.context import FlowRunContext
 

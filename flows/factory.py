@@ -38,12 +38,14 @@ from dora.definition.models import (
     ExternalInput,
     HaltPolicy,
     ParameterInput,
+    RequireApprovalRule,
     RoutingRule,
     TaskDefinition,
     Workflow,
 )
 from dora.settings import get_settings
 from flows import progress
+from flows.approvals import ApprovalError, approvals_for, handle_require_approval
 from flows.graph import PRIORITY_ORDER, execution_order, parameters, upstream_of
 from flows.routing import CriterionResult, Decision, DurationWatch, Router, RunView, check_success
 from tasks import agent_task
@@ -93,6 +95,8 @@ class WorkflowRunResult(BaseModel):
     criteria: list[CriterionResult]
     warnings: list[str] = Field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: who approved or rejected what (require_approval rules), in order
+    approvals: list[dict[str, Any]] = Field(default_factory=list)
 
 
 _LOOPS = threading.local()
@@ -339,10 +343,16 @@ def _execute(
                     if isinstance(policy, HaltPolicy):
                         halted = f"task {done_id!r} failed with {kind}"
                         _emit_halt(workflow, run_id, done_id, kind, message, policy)
-            router.check()
+            try:
+                router.check()  # a fired require_approval rule waits here for the approvers
+            except ApprovalError as exc:
+                halted = halted or str(exc)  # rejected or expired: schedule nothing more
     finally:
         watch.stop()
-    router.check(final=True)
+    try:
+        router.check(final=True)
+    except ApprovalError as exc:
+        halted = halted or str(exc)
 
     activation = view.activation()
     criteria = check_success(workflow, activation)
@@ -380,6 +390,7 @@ def _execute(
         criteria=criteria,
         warnings=warnings,
         outputs={tid: o["outputs"] for tid, o in outcomes.items()},
+        approvals=[o.model_dump(mode="json") for o in approvals_for(run_id)],
     )
     progress.write_summary(result, workflow)
     tracker.finished(result)
@@ -515,6 +526,17 @@ def _on_decision(
         related=_related(run_id),
         payload=decision.model_dump(mode="json"),
     )
+    if decision.fired and isinstance(rule, RequireApprovalRule):
+        from prefect.context import FlowRunContext
+
+        if FlowRunContext.get() is None:
+            # rules on workflow.duration alone fire in the watch thread, which cannot pause the run
+            log.warning(
+                "require_approval rule %d fired outside the flow thread; recorded only",
+                decision.rule,
+            )
+            return
+        handle_require_approval(workflow, run_id, decision, rule)  # blocks; raises if rejected
 
 
 def _emit_halt(

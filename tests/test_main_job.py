@@ -34,9 +34,14 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from dora.settings import get_settings
 
     reports = tmp_path_factory.mktemp("reports")
-    old = {k: os.environ.get(k) for k in ("DORA_REPORTS_DIR", "DORA_ENTITY_PROFILE")}
+    old = {
+        k: os.environ.get(k)
+        for k in ("DORA_REPORTS_DIR", "DORA_ENTITY_PROFILE", "DORA_APPROVAL_MODE")
+    }
     os.environ["DORA_REPORTS_DIR"] = str(reports)
     os.environ["DORA_ENTITY_PROFILE"] = str(PROFILE)
+    # the sample's financial impact fires require_approval; approvals have their own tests
+    os.environ["DORA_APPROVAL_MODE"] = "record"
     get_settings.cache_clear()
     try:
         flow_obj = compile_workflow(load_definition(SEED))

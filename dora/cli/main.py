@@ -149,11 +149,24 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show Prefect's own logs.")
     ] = False,
+    wait_for_approvals: Annotated[
+        bool,
+        typer.Option(
+            "--wait-for-approvals",
+            help="Pause at require_approval rules until the approvers answer (dora approvals).",
+        ),
+    ] = False,
 ) -> None:
     """Run a definition once on the embedded Prefect API and print where the report is."""
     from dora.cli.runner import run_once
 
-    code = run_once(definition, _parse_inputs(inputs or []), as_json=as_json, verbose=verbose)
+    code = run_once(
+        definition,
+        _parse_inputs(inputs or []),
+        as_json=as_json,
+        verbose=verbose,
+        wait_for_approvals=wait_for_approvals,
+    )
     raise typer.Exit(code)
 
 
@@ -247,6 +260,20 @@ def deployments(
         return
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output} ({len(good)} deployment(s))")
+
+
+def _mount() -> None:
+    """Sub-commands that live with their features (imports stay light: no Prefect here)."""
+    from dora.approvals_cli import approvals_app
+    from dora.platform_cli import register as register_platform
+    from dora.webhook.cli import app as webhook_app
+
+    app.add_typer(webhook_app, name="webhook")
+    app.add_typer(approvals_app, name="approvals")
+    register_platform(app)  # dora deploy | up | down | status
+
+
+_mount()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -63,8 +63,21 @@ class _Printer:
         typer.echo(f"{stamp} {mark} {task_id} {state} in {took:.1f}s: {text}", err=True)
 
 
-def run_once(definition: Path, raw_inputs: dict[str, str], *, as_json: bool, verbose: bool) -> int:
+def run_once(
+    definition: Path,
+    raw_inputs: dict[str, str],
+    *,
+    as_json: bool,
+    verbose: bool,
+    wait_for_approvals: bool = False,
+) -> int:
     api = _prepare_environment(verbose)
+    # A one-off local run records require_approval decisions instead of waiting days for
+    # approvers; deployed runs (and --wait-for-approvals) pause until they answer.
+    if wait_for_approvals:
+        os.environ.setdefault("DORA_APPROVAL_MODE", "pause")
+    else:
+        os.environ["DORA_APPROVAL_MODE"] = "record"
     from dora.definition.loader import load_definition
 
     try:
@@ -109,8 +122,13 @@ def run_once(definition: Path, raw_inputs: dict[str, str], *, as_json: bool, ver
     if not verbose:
         for name in ("prefect", "httpx", "docket", "uvicorn"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    import getpass
+
+    from prefect import tags
+
     try:
-        state = flow_obj(**params, return_state=True)
+        with tags(f"dora.started_by:{getpass.getuser()}"):  # segregation of duties (approvals)
+            state = flow_obj(**params, return_state=True)
     except DoraError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 1
@@ -137,9 +155,8 @@ def _report(data: dict[str, Any], as_json: bool) -> int:
             who = d.get("target") or ", ".join(d.get("approvers") or d.get("recipients") or [])
             vals = ", ".join(f"{k}={v}" for k, v in d.get("values", {}).items())
             note = (
-                "  [recorded and emitted as event dora.routing.require_approval; the run is not "
-                "suspended for approval yet]"
-                if d["action"] == "require_approval"
+                "  [not waited for: `dora run` records it; use --wait-for-approvals or a deployment]"
+                if d["action"] == "require_approval" and not data.get("approvals")
                 else ""
             )
             echo(f"routing: {d['action']} → {who}  ({d['condition']}; read {vals}){note}")
