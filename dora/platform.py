@@ -198,9 +198,29 @@ def ensure_work_pool(name: str = POOL) -> bool:
         return True
 
 
+def ensure_k8s_work_pool(echo: Echo = _print) -> str:
+    """The ``dora-k8s`` kubernetes pool with k8s/work-pool/base-job-template.json.
+
+    Its ``-k8s`` deployments are deployed by ``python -m flows.k8s_pool deploy``, not by
+    ``prefect deploy --all`` (see flows/deployments.py); no cluster is needed for the pool.
+    """
+    from flows import k8s_pool
+
+    outcome = k8s_pool.ensure_pool()
+    if outcome != "unchanged":
+        echo(f"{outcome} work pool {k8s_pool.POOL} (kubernetes)")
+    return outcome
+
+
 def yaml_deployments(project_dir: Path) -> list[dict[str, Any]]:
     doc = yaml.safe_load((project_dir / "prefect.yaml").read_text(encoding="utf-8")) or {}
     deps: list[dict[str, Any]] = doc.get("deployments") or []
+    return deps
+
+
+def production_yaml_deployments(project_dir: Path) -> list[dict[str, Any]]:
+    doc = yaml.safe_load((project_dir / "prefect.yaml").read_text(encoding="utf-8")) or {}
+    deps: list[dict[str, Any]] = (doc.get("definitions") or {}).get("production_deployments") or []
     return deps
 
 
@@ -221,6 +241,7 @@ def prune_deployments(project_dir: Path) -> list[str]:
     from prefect import get_client
 
     keep = {d["name"] for d in yaml_deployments(project_dir)}
+    keep |= {d["name"] for d in production_yaml_deployments(project_dir)}  # -k8s ones
     flows = _our_flow_names(project_dir)
     removed = []
     with get_client(sync_client=True) as client:
@@ -268,6 +289,7 @@ def deploy(project_dir: Path = PROJECT_ROOT, echo: Echo = _print) -> DeployResul
     result = DeployResult(api_url=api_url)
     if ensure_work_pool():
         echo(f"created work pool {POOL} (process)")
+    ensure_k8s_work_pool(echo)
     good, problems = validate_paths([get_settings().definitions_dir])
     if problems:
         raise RuntimeError("invalid definitions:\n" + "\n".join(map(str, problems)))
