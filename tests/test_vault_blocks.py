@@ -10,15 +10,23 @@ cluster test. Unreachable Vault and a missing token file are tested too.
 
 from __future__ import annotations
 
+import logging
 import pickle
+import time
+import urllib.error
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import hvac
 import pytest
+from prefect.blocks.core import Block
+from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
-from blocks import VaultCredentials, VaultKVSecret, register_blocks
+from blocks import VaultCredentials, VaultKVSecret, VaultSecret, clear_caches, register_blocks
+from blocks.cli import blocks_app
 from dora.errors import SecretError
 from tests.services import OpenBao, TokenReviewAPI, free_port, openbao, token_review_api
 
@@ -48,6 +56,14 @@ SA_JWT = ".".join(
         _b64(b"not-a-real-signature"),
     ]
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Every test starts without cached secrets or shared logins."""
+    clear_caches()
+    yield
+    clear_caches()
 
 
 def _unique(prefix: str) -> str:
@@ -389,7 +405,11 @@ def test_kubernetes_missing_token_file(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ Prefect API round trip
 @pytest.mark.usefixtures("prefect_api")
 def test_blocks_save_and_load_through_prefect_api(openbao: OpenBao, kv_path: str) -> None:
-    assert register_blocks() == ["dora-vault-credentials", "dora-vault-kv-secret"]
+    assert register_blocks() == [
+        "dora-vault-credentials",
+        "dora-vault-kv-secret",
+        "dora-vault-secret",
+    ]
     creds_name = _unique("vault")
     secret_name = _unique("llm-keys")
     credentials = _token_credentials(openbao)
@@ -415,4 +435,284 @@ def test_vault_error_text_is_scrubbed_of_known_secrets() -> None:
         "invalid secret id 5ecret-id-value", errors=["invalid secret id 5ecret-id-value"]
     )
     text = _describe(exc, ["5ecret-id-value"])
-    assert text == "InvalidRequest: invalid secret id **********"
+    assert text == "InvalidRequest (HTTP 400): invalid secret id **********"
+
+
+# ------------------------------------------------------------------ Prefect's block standard suite
+class _OfflineImageCheck(BlockStandardTestSuite):
+    def test_has_a_valid_image(self, block: type[Block]) -> None:
+        """The suite downloads the logo; without internet that part is skipped, not failed."""
+        assert block._logo_url is not None
+        try:
+            super().test_has_a_valid_image(block)
+        except urllib.error.URLError as exc:
+            pytest.skip(f"logo URL not reachable from here ({type(exc).__name__})")
+
+
+class TestVaultCredentialsStandard(_OfflineImageCheck):
+    @pytest.fixture
+    def block(self) -> type[Block]:
+        return VaultCredentials
+
+
+class TestVaultKVSecretStandard(_OfflineImageCheck):
+    @pytest.fixture
+    def block(self) -> type[Block]:
+        return VaultKVSecret
+
+
+class TestVaultSecretStandard(_OfflineImageCheck):
+    @pytest.fixture
+    def block(self) -> type[Block]:
+        return VaultSecret
+
+
+# ------------------------------------------------------------------ VaultSecret: versions, auth
+CANARY = "canary-" + uuid.uuid4().hex  # a secret value that must never show anywhere
+
+READ_POLICY = 'path "secret/data/dora/*" { capabilities = ["read"] }'
+
+
+def _versioned_path(openbao: OpenBao) -> str:
+    """A secret with version 1 (``v1-`` + canary) and version 2 (``v2-`` + canary)."""
+    path = f"dora/{_unique('versioned')}"
+    root = openbao.client()
+    for n in (1, 2):
+        root.secrets.kv.v2.create_or_update_secret(
+            path=path, secret={"password": f"v{n}-{CANARY}"}, mount_point="secret"
+        )
+    return path
+
+
+def _approle_credentials(openbao: OpenBao, approle: tuple[str, str, str]) -> VaultCredentials:
+    mount, role_id, secret_id = approle
+    return VaultCredentials(
+        vault_url=openbao.url,
+        auth_method="approle",
+        auth_mount_point=mount,
+        role_id=role_id,
+        secret_id=SecretStr(secret_id),
+    )
+
+
+@pytest.fixture(params=["token", "approle", "kubernetes"])
+def any_credentials(
+    request: pytest.FixtureRequest, openbao: OpenBao, tmp_path: Path
+) -> VaultCredentials:
+    """Credentials for each auth method, all able to read ``secret/data/dora/*``."""
+    if request.param == "token":
+        return _token_credentials(openbao)
+    if request.param == "approle":
+        return _approle_credentials(openbao, request.getfixturevalue("approle"))
+    review: TokenReviewAPI = request.getfixturevalue("token_review_api")
+    mount = request.getfixturevalue("k8s_mount")
+    review.accounts[SA_JWT] = ("dora", "dora-worker", "0b7c3a52-uid")
+    (tmp_path / "token").write_text(SA_JWT, encoding="utf-8")
+    return _k8s_credentials(openbao, mount, tmp_path / "token")
+
+
+def test_vault_secret_reads_versions_with_each_auth_method(
+    openbao: OpenBao, any_credentials: VaultCredentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = _versioned_path(openbao)
+    latest = VaultSecret(credentials=any_credentials, path=path, key="password")
+    assert latest.get().get_secret_value() == f"v2-{CANARY}"
+    assert latest.get(version=1).get_secret_value() == f"v1-{CANARY}"
+    pinned = VaultSecret(credentials=any_credentials, path=path, key="password", version=1)
+    assert pinned.get().get_secret_value() == f"v1-{CANARY}"
+    assert pinned.read(version=2) == {"password": f"v2-{CANARY}"}
+    with pytest.raises(SecretError) as info:
+        pinned.read(version=9)
+    assert f"secret/{path} (version 9)" in str(info.value)
+    for text in (str(info.value), repr(latest), repr(pinned), caplog.text):
+        assert CANARY not in text
+
+
+def test_vault_secret_is_a_kv_secret_for_existing_callers() -> None:
+    assert issubclass(VaultSecret, VaultKVSecret)
+    assert VaultSecret.get_block_type_slug() == "dora-vault-secret"
+    assert VaultKVSecret.get_block_type_slug() == "dora-vault-kv-secret"
+
+
+def test_wrong_secret_id_on_read_names_the_role_not_the_secret_id(
+    openbao: OpenBao, approle: tuple[str, str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mount, role_id, _ = approle
+    wrong = "wrong-" + uuid.uuid4().hex
+    credentials = VaultCredentials(
+        vault_url=openbao.url,
+        auth_method="approle",
+        auth_mount_point=mount,
+        role_id=role_id,
+        secret_id=SecretStr(wrong),
+    )
+    block = VaultSecret(credentials=credentials, path="dora/anything", key="k")
+    with pytest.raises(SecretError) as info:
+        block.get()
+    message = str(info.value)
+    assert "secret/dora/anything" in message and "approle login" in message
+    assert role_id in message and mount in message and "HTTP 400" in message
+    assert wrong not in message and wrong not in repr(block) and wrong not in caplog.text
+
+
+def _child_token(openbao: OpenBao, **kwargs: object) -> str:
+    root = openbao.client()
+    policy = _unique("dora-read")
+    root.sys.create_or_update_policy(name=policy, policy=READ_POLICY)
+    answer = root.auth.token.create(policies=[policy], **kwargs)
+    return str(answer["auth"]["client_token"])
+
+
+def test_revoked_static_token_is_a_clear_secret_error(
+    openbao: OpenBao, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = _versioned_path(openbao)
+    token = _child_token(openbao, ttl="10m")
+    block = VaultSecret(
+        credentials=VaultCredentials(vault_url=openbao.url, token=SecretStr(token)),
+        path=path,
+        key="password",
+        cache_ttl_seconds=0,
+    )
+    assert block.get().get_secret_value() == f"v2-{CANARY}"
+    hvac.Client(url=openbao.url, token=token).auth.token.revoke_self()
+    with pytest.raises(SecretError) as info:
+        block.get()
+    message = str(info.value)
+    assert f"secret/{path}" in message and "token" in message
+    assert "revoked" in message and "HTTP 403" in message
+    for text in (message, repr(block), caplog.text):
+        assert token not in text and CANARY not in text
+
+
+def test_revoked_approle_token_logs_in_again(
+    openbao: OpenBao, approle: tuple[str, str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = _versioned_path(openbao)
+    credentials = _approle_credentials(openbao, approle)
+    block = VaultSecret(credentials=credentials, path=path, key="password", cache_ttl_seconds=0)
+    assert block.get().get_secret_value() == f"v2-{CANARY}"
+    first = credentials.session_client().token
+    hvac.Client(url=openbao.url, token=first).auth.token.revoke_self()
+    assert block.get().get_secret_value() == f"v2-{CANARY}"  # transparent re-login
+    second = credentials.session_client().token
+    assert second != first
+    assert "logging in again" in caplog.text
+    for text in (caplog.text, repr(block)):
+        assert CANARY not in text and first not in text and approle[2] not in text
+
+
+def test_cache_serves_reads_within_ttl(openbao: OpenBao, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hvac.api.secrets_engines.kv_v2 import KvV2
+
+    calls: list[str] = []
+    original = KvV2.read_secret_version
+
+    def counting(self: KvV2, path: str, *args: object, **kwargs: object) -> object:
+        calls.append(path)
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(KvV2, "read_secret_version", counting)
+    path = _versioned_path(openbao)
+    block = VaultSecret(
+        credentials=_token_credentials(openbao), path=path, key="password", cache_ttl_seconds=1
+    )
+    started = time.monotonic()
+    assert block.get().get_secret_value() == f"v2-{CANARY}"
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        path=path, secret={"password": "v3"}, mount_point="secret"
+    )
+    # a second block with the same Vault, credentials, mount and path shares the cache
+    same = VaultSecret(credentials=_token_credentials(openbao), path=path, key="password")
+    assert same.get().get_secret_value() == f"v2-{CANARY}"
+    assert calls == [path]
+    # another version is another cache entry
+    assert block.get(version=1).get_secret_value() == f"v1-{CANARY}"
+    assert len(calls) == 2
+    # after the TTL the new value shows (poll; never a long fixed sleep)
+    while (value := block.get().get_secret_value()) != "v3":
+        assert time.monotonic() - started < 5, "cache never expired"
+        time.sleep(0.05)
+    assert time.monotonic() - started >= 1
+    assert value == "v3" and len(calls) == 3
+    # 0 disables the cache: every read goes to Vault
+    uncached = block.model_copy(update={"cache_ttl_seconds": 0})
+    uncached.get()
+    uncached.get()
+    assert len(calls) == 5
+
+
+def test_cache_is_per_credentials(openbao: OpenBao, kv_path: str) -> None:
+    """A cached value is never served to other credentials (e.g. a revoked or bad token)."""
+    good = VaultSecret(credentials=_token_credentials(openbao), path=kv_path)
+    assert good.get("anthropic_api_key").get_secret_value() == SECRET_VALUE
+    bad = VaultSecret(
+        credentials=VaultCredentials(vault_url=openbao.url, token=SecretStr("s.bad-token")),
+        path=kv_path,
+    )
+    with pytest.raises(SecretError, match="invalid, expired or revoked"):
+        bad.get("anthropic_api_key")
+
+
+def test_short_ttl_renewable_token_is_renewed_across_reads(
+    openbao: OpenBao, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="blocks.vault")
+    path = _versioned_path(openbao)
+    token = _child_token(openbao, ttl="5s", renewable=True, explicit_max_ttl="10m")
+    block = VaultSecret(
+        credentials=VaultCredentials(vault_url=openbao.url, token=SecretStr(token)),
+        path=path,
+        key="password",
+        cache_ttl_seconds=0,
+    )
+    started = time.monotonic()
+    while time.monotonic() - started < 8:  # well past the token's original 5 s TTL
+        assert block.get().get_secret_value() == f"v2-{CANARY}"
+        time.sleep(0.5)
+    assert "renewed" in caplog.text
+    looked_up = openbao.client().auth.token.lookup(token)["data"]
+    assert looked_up["ttl"] > 0
+    assert token not in caplog.text and CANARY not in caplog.text
+
+
+def test_expired_static_token_is_a_clear_secret_error(openbao: OpenBao) -> None:
+    path = _versioned_path(openbao)
+    token = _child_token(openbao, ttl="2s", renewable=False)
+    block = VaultSecret(
+        credentials=VaultCredentials(vault_url=openbao.url, token=SecretStr(token)),
+        path=path,
+        key="password",
+        cache_ttl_seconds=0,
+    )
+    assert block.get().get_secret_value() == f"v2-{CANARY}"
+    deadline = time.monotonic() + 10
+    with pytest.raises(SecretError) as info:  # poll until the token dies
+        while time.monotonic() < deadline:
+            block.get()
+            time.sleep(0.2)
+    message = str(info.value)
+    assert f"secret/{path}" in message and "token" in message and "expired" in message
+    assert token not in message and CANARY not in message
+
+
+# ------------------------------------------------------------------ dora blocks register
+def test_cli_register_unreachable_api_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
+        result = CliRunner().invoke(blocks_app, ["register"])
+    assert result.exit_code == 1
+    assert "cannot reach the Prefect API" in result.output
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cli_register_lists_block_types() -> None:
+    result = CliRunner().invoke(blocks_app, ["register"])
+    assert result.exit_code == 0, result.output
+    for slug in ("dora-vault-credentials", "dora-vault-kv-secret", "dora-vault-secret"):
+        assert f"registered block type {slug}" in result.output
