@@ -85,3 +85,19 @@ def test_prefect_deploy_registers_schedule_and_trigger(prefect_api: str) -> None
     assert dep.version.startswith("1.0.0+")
     assert dep.parameter_openapi_schema["required"] == ["documents"]
     assert autos, "the policy.updated event trigger became an automation"
+
+
+def test_production_deployments_are_generated_but_not_deployed_by_deploy_all() -> None:
+    """`prefect deploy --all` needs only dora-local; the -k8s twins live in definitions."""
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    assert {d["work_pool"]["name"] for d in doc["deployments"]} == {"dora-local"}
+    prod = doc["definitions"]["production_deployments"]
+    assert [d["name"] for d in prod] == ["dora-compliance-assessment-k8s"]
+    assert prod[0]["work_pool"]["name"] == "dora-k8s"
+    assert prod[0]["entrypoint"] == doc["deployments"][0]["entrypoint"]
+    assert prod[0]["pull"], "the k8s deployment sets the image's working directory"
+
+    from dora import platform
+
+    names = [d["name"] for d in platform.production_yaml_deployments(ROOT)]
+    assert names == ["dora-compliance-assessment-k8s"]  # kept by prune_deployments
