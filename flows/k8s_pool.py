@@ -28,9 +28,12 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dora.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from dora.definition.loader import LoadedDefinition
 
 POOL = "dora-k8s"
 POOL_TYPE = "kubernetes"
@@ -113,7 +116,7 @@ def scale_quantity(q: str, factor: int) -> str:
 
 
 # ---------------------------------------------------------------- deployment job variables
-def job_variables_for(defn: Any) -> dict[str, Any]:
+def job_variables_for(defn: LoadedDefinition) -> dict[str, Any]:
     """Job variables of a definition's production deployment.
 
     Requests are the maximum over the tasks' ``config.resources`` (the flow runs its tasks
@@ -121,17 +124,8 @@ def job_variables_for(defn: Any) -> dict[str, Any]:
     the active deadline is the workflow timeout plus ``DEADLINE_GRACE_SECONDS``.
     """
     wf = defn.workflow
-    cpus: list[str] = []
-    mems: list[str] = []
-    for task in wf.tasks:
-        res = getattr(task.config, "resources", None)
-        if res is None:
-            continue
-        get = res.get if isinstance(res, dict) else lambda k, r=res: getattr(r, k, None)
-        if get("cpu") is not None:
-            cpus.append(str(get("cpu")))
-        if get("memory") is not None:
-            mems.append(str(get("memory")))
+    cpus = [t.config.resources.cpu for t in wf.tasks]
+    mems = [t.config.resources.memory for t in wf.tasks]
     out: dict[str, Any] = {
         "image": DEFAULT_IMAGE,
         "namespace": NAMESPACE,
@@ -145,9 +139,7 @@ def job_variables_for(defn: Any) -> dict[str, Any]:
     if mem:
         out["memory_request"] = mem
         out["memory_limit"] = scale_quantity(mem, LIMIT_FACTOR)
-    timeout = getattr(wf.config, "timeout", None) if getattr(wf, "config", None) else None
-    if timeout:
-        out["active_deadline_seconds"] = int(timeout) + DEADLINE_GRACE_SECONDS
+    out["active_deadline_seconds"] = int(wf.config.timeout) + DEADLINE_GRACE_SECONDS
     return out
 
 
