@@ -4,14 +4,24 @@ Why our own blocks: PrefectHQ ships no Vault integration and the third-party one
 Prefect 2. The design stores *how to reach* a secret in Prefect (a block document) and the
 secret itself only in Vault, so rotating a key never touches Prefect or a definition.
 
-Two blocks, split so one set of credentials serves many secrets:
+Three blocks, split so one set of credentials serves many secrets:
 
 * :class:`VaultCredentials`: where Vault is and how to log in (``token``, ``approle`` or
   ``kubernetes``). Prefer ``kubernetes`` in production: the block then holds only a role
   name, and the pod's service-account JWT (mounted by Kubernetes, short-lived) proves who
   we are, so no static credential is stored in Prefect's database at all.
 * :class:`VaultKVSecret`: one KV version 2 secret (mount point + path), with an optional
-  default key so ``block.get()`` returns the value callers usually want.
+  default key so ``block.get()`` returns the value callers usually want, an optional
+  ``version``, and an in-process cache (``cache_ttl_seconds``, default 60, 0 disables)
+  keyed by Vault URL, namespace, mount, path, version and a digest of the credentials (so
+  a value read with one login is never served to another).
+* :class:`VaultSecret`: the same block under the name the platform uses (new documents
+  should use it; ``VaultKVSecret`` stays for existing documents and callers).
+
+Logins are shared per process and credentials: a renewable token is renewed
+(``auth/token/renew-self``) once less than half its TTL is left; AppRole and Kubernetes
+log in again when renewal is impossible, and once more after an HTTP 403 (a revoked or
+expired token). A static token that is revoked or expired is a clear ``SecretError``.
 
 Every failure leaves these blocks as :class:`dora.errors.SecretError`. Its message names
 the Vault path (and key), which is what an operator needs to fix access, and never the

@@ -606,6 +606,64 @@ def test_revoked_approle_token_logs_in_again(
         assert CANARY not in text and first not in text and approle[2] not in text
 
 
+def test_revoked_kubernetes_token_logs_in_again(
+    openbao: OpenBao,
+    token_review_api: TokenReviewAPI,
+    k8s_mount: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token_review_api.accounts[SA_JWT] = ("dora", "dora-worker", "0b7c3a52-uid")
+    (tmp_path / "token").write_text(SA_JWT, encoding="utf-8")
+    credentials = _k8s_credentials(openbao, k8s_mount, tmp_path / "token")
+    path = _versioned_path(openbao)
+    block = VaultSecret(credentials=credentials, path=path, key="password", cache_ttl_seconds=0)
+    assert block.get().get_secret_value() == f"v2-{CANARY}"
+    first = credentials.session_client().token
+    hvac.Client(url=openbao.url, token=first).auth.token.revoke_self()
+    assert block.get().get_secret_value() == f"v2-{CANARY}"
+    assert credentials.session_client().token != first
+    assert len(token_review_api.reviews) == 2  # one review per login
+    for text in (caplog.text, repr(block)):
+        assert CANARY not in text and SA_JWT not in text and first not in text
+
+
+def test_approle_token_at_max_ttl_is_replaced_by_a_new_login(
+    openbao: OpenBao, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renewal cannot outlive token_max_ttl: the block logs in again before expiry."""
+    caplog.set_level(logging.INFO, logger="blocks.vault")
+    root = openbao.client()
+    mount = _unique("approle")
+    root.sys.enable_auth_method("approle", path=mount)
+    policy = _unique("dora-read")
+    root.sys.create_or_update_policy(name=policy, policy=READ_POLICY)
+    root.auth.approle.create_or_update_approle(
+        role_name="short",
+        token_policies=[policy],
+        token_ttl="4s",
+        token_max_ttl="4s",
+        mount_point=mount,
+    )
+    role_id = root.auth.approle.read_role_id("short", mount_point=mount)["data"]["role_id"]
+    secret_id = root.auth.approle.generate_secret_id("short", mount_point=mount)["data"][
+        "secret_id"
+    ]
+    credentials = _approle_credentials(openbao, (mount, role_id, secret_id))
+    path = _versioned_path(openbao)
+    block = VaultSecret(credentials=credentials, path=path, key="password", cache_ttl_seconds=0)
+    first = None
+    started = time.monotonic()
+    while time.monotonic() - started < 6:  # past the 4 s max TTL of the first token
+        assert block.get().get_secret_value() == f"v2-{CANARY}"
+        first = first or credentials.session_client().token
+        time.sleep(0.3)
+    assert credentials.session_client().token != first
+    assert "logging in again" in caplog.text
+    assert secret_id not in caplog.text and CANARY not in caplog.text
+
+
 def test_cache_serves_reads_within_ttl(openbao: OpenBao, monkeypatch: pytest.MonkeyPatch) -> None:
     from hvac.api.secrets_engines.kv_v2 import KvV2
 
@@ -716,3 +774,13 @@ def test_cli_register_lists_block_types() -> None:
     assert result.exit_code == 0, result.output
     for slug in ("dora-vault-credentials", "dora-vault-kv-secret", "dora-vault-secret"):
         assert f"registered block type {slug}" in result.output
+
+
+def test_concurrent_reads_share_cache_and_login(openbao: OpenBao) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = _versioned_path(openbao)
+    block = VaultSecret(credentials=_token_credentials(openbao), path=path, key="password")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        values = list(pool.map(lambda _: block.get().get_secret_value(), range(64)))
+    assert values == [f"v2-{CANARY}"] * 64
