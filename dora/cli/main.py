@@ -264,12 +264,14 @@ def deployments(
 
 def _mount() -> None:
     """Sub-commands that live with their features (imports stay light: no Prefect here)."""
+    from blocks.cli import blocks_app
     from dora.approvals_cli import approvals_app
     from dora.platform_cli import register as register_platform
     from dora.webhook.cli import app as webhook_app
 
     app.add_typer(webhook_app, name="webhook")
     app.add_typer(approvals_app, name="approvals")
+    app.add_typer(blocks_app, name="blocks")  # dora blocks register
     register_platform(app)  # dora deploy | up | down | status
 
 
