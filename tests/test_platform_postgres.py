@@ -45,6 +45,16 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+async def _query(db: str, sql: str, *args: Any) -> list[Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database=db)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
 def _cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dora.platform_cli", *args],
@@ -187,6 +197,17 @@ def test_up_on_postgres_is_idempotent_and_worker_runs_the_seed(tmp_path: Path) -
         assert all(t["state"]["type"] == "COMPLETED" for t in task_runs), [
             (t["name"], t["state"]["type"]) for t in task_runs
         ]
+        # ... and the rows are in the PostgreSQL database itself
+        rows = asyncio.run(
+            _query(
+                db,
+                "SELECT state_type::text FROM task_run WHERE flow_run_id = $1",
+                uuid.UUID(run["id"]),
+            )
+        )
+        assert sorted(r[0] for r in rows) == ["COMPLETED"] * 5, rows
+        if state["type"] == "FAILED":  # by the success criteria, not by an error
+            assert "success criteria not met" in (state.get("message") or ""), state
     finally:
         pids = {n: platform.read_pid(pdir, n) for n in platform.COMPONENTS}
         try:
