@@ -25,6 +25,21 @@ import pytest
 OPENBAO_ROOT_TOKEN = "root-token-for-tests"
 
 
+#: the machine's PostgreSQL (trust auth), used by the PostgreSQL-backed tests
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+
+async def pg_admin(sql: str) -> None:
+    """Run one statement on the ``postgres`` database (CREATE/DROP DATABASE for a test)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (tiny race accepted: tests only)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -29,6 +29,7 @@ from dora.definition.loader import parse_definition
 from flows.approvals import ApprovalRejected, approvals_for, handle_require_approval
 from flows.routing import Router, RunView
 from tests import engine_agents
+from tests.services import free_port as _free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -289,14 +290,6 @@ def test_not_waiting_and_unknown_runs(api: tuple[TestClient, Path]) -> None:
     assert r.status_code == 404
     r = client.post(f"/approvals/{uuid.uuid4()}", headers=_auth("anna.cfo"), json={"x": 1})
     assert r.status_code == 422
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _resume_directly(run_id: str, data: dict[str, Any]) -> Any:

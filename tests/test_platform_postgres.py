@@ -22,27 +22,13 @@ import httpx
 import pytest
 
 from dora import platform
+from tests.services import PG_HOST, PG_PORT
+from tests.services import free_port as _free_port
+from tests.services import pg_admin as _admin
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENT = "dora-compliance-assessment/dora-compliance-assessment-local"
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED", "PAUSED")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _query(db: str, sql: str, *args: Any) -> list[Any]:

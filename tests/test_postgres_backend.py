@@ -20,24 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
+from tests.services import PG_HOST, PG_PORT
+from tests.services import free_port as _free_port
+from tests.services import pg_admin as _admin
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")

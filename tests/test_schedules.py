@@ -8,7 +8,6 @@ must create the next runs at the cron's times, read in the definition's time zon
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,16 +24,11 @@ from croniter import croniter
 
 from dora.definition.loader import LoadedDefinition, parse_definition
 from flows.deployments import render
+from tests.services import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "definitions" / "dora-compliance-assessment.yaml"
 N = 3  # the scheduler keeps at least this many future runs (min_runs)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
