@@ -24,6 +24,10 @@ delivery id (UUIDv5), so Prefect stores the event once (insert on conflict do no
 its trigger evaluation skips an event id it has recently seen. For strict cross-replica
 de-duplication, put the LRU in Redis (``SET NX EX``).
 
+Operations: ``GET /health`` (liveness), ``GET /ready`` (the Prefect API answers) and
+``GET /metrics`` (Prometheus: ``dora_webhook_requests_total{status}`` and latency, see
+:mod:`dora.metrics`); log records of a request carry its delivery id as correlation id.
+
 Secrets (the shared secret, signatures) never appear in logs or responses.
 """
 
@@ -45,10 +49,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dora import metrics
 from dora.errors import ConfigurationError
+from dora.logs import correlation
 from dora.webhook.settings import WebhookSettings
 from dora.webhook.signing import (
     HEADER_DELIVERY,
@@ -339,6 +345,22 @@ def create_app(
             status_code=202,
         )
 
+    async def instrumented_policy_updated(request: Request) -> JSONResponse:
+        """Counts every answer by status; log lines carry the delivery id as correlation id."""
+        started = time.perf_counter()
+        status = 500
+        try:
+            with correlation(request.headers.get(HEADER_DELIVERY, "")[:128] or None):
+                response = await policy_updated(request)
+            status = response.status_code
+            return response
+        finally:
+            metrics.observe_webhook_request(status, time.perf_counter() - started)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -361,9 +383,10 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/hooks/policy-updated", policy_updated, methods=["POST"]),
+            Route("/hooks/policy-updated", instrumented_policy_updated, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

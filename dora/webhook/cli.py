@@ -25,11 +25,18 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve POST /hooks/policy-updated, GET /health and GET /ready."""
+    """Serve POST /hooks/policy-updated, GET /health, GET /ready and GET /metrics.
+
+    ``DORA_LOG_FORMAT=json`` logs JSON lines (uvicorn's own loggers included).
+    """
     import uvicorn
 
     from dora.errors import ConfigurationError
+    from dora.logs import configure_logging, json_enabled
     from dora.webhook.app import create_app
+
+    if json_enabled():
+        configure_logging(log_level.upper())
 
     try:
         asgi = create_app()
@@ -37,7 +44,15 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     # no access log: the default one is harmless (no headers) but noisy per request
-    uvicorn.run(asgi, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        # JSON: keep our root handler (uvicorn's default config would add its own)
+        log_config=None if json_enabled() else uvicorn.config.LOGGING_CONFIG,
+    )
 
 
 if __name__ == "__main__":
