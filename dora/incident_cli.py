@@ -1,0 +1,123 @@
+"""``dora incident`` commands: classify an incident, assess a cyber threat, draft and check reports.
+
+Mounted in ``dora/cli/main.py`` as ``incident``. Exit codes: 0 ok, 1 invalid input (the
+message names the file and field) or a report with missing mandatory fields, 2 usage.
+With ``--json`` the result is one JSON object on stdout; on invalid input stdout carries
+``{"error": ..., "problems": [{"field", "message"}]}`` and stderr the same in plain text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+incident_app = typer.Typer(
+    name="incident",
+    help="Major ICT-related incidents (DORA Art. 18-19): classify, deadlines, reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_INVALID = 0, 1
+AS_JSON = typer.Option("--json", help="Print one JSON object.")
+
+
+def _dump(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _fail(exc: Exception, as_json: bool) -> typer.Exit:
+    from agents.incident.inputs import IncidentInputError
+
+    typer.echo(f"error: {exc}", err=True)
+    if as_json:
+        problems = (
+            [{"field": f, "message": m} for f, m in exc.problems]
+            if isinstance(exc, IncidentInputError)
+            else []
+        )
+        _dump({"error": str(exc), "problems": problems})
+    return typer.Exit(EXIT_INVALID)
+
+
+@incident_app.command()
+def classify(
+    file: Annotated[Path, typer.Argument(help="Incident JSON (see examples/incidents/).")],
+    as_json: Annotated[bool, AS_JSON] = False,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Earlier incidents with apparent root causes (JSON) for the recurring "
+            "check of CDR 2024/1772 Art. 8(2).",
+        ),
+    ] = None,
+    root_cause: Annotated[
+        str | None,
+        typer.Option("--root-cause", help="Apparent root cause of this incident (Art. 8(2))."),
+    ] = None,
+) -> None:
+    """Classify an incident (CDR 2024/1772) and compute its deadlines (CDR 2025/301 Art. 5)."""
+    from agents.incident.assess import assess
+    from agents.incident.inputs import IncidentInputError, load
+    from agents.incident.models import Incident, IncidentHistory
+
+    try:
+        incident = load(Incident, file)
+        past = load(IncidentHistory, history).incidents if history else None
+    except IncidentInputError as exc:
+        raise _fail(exc, as_json) from None
+    result = assess(incident, root_cause=root_cause, history=past).contract()
+    if as_json:
+        _dump(result)
+        return
+    typer.echo(_human(result))
+
+
+def _human(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['incident_id']}: {'MAJOR incident' if r['major'] else 'not a major incident'}",
+        f"  decided by {r['decided_by']}",
+        f"  gate (Art. 6): {'met' if r['gate']['met'] else 'NOT met'} - {r['gate']['explanation']}",
+        "  criteria (Art. 9, all strict 'higher than'):",
+    ]
+    for c in r["criteria"]:
+        lines.append(
+            f"    [{'x' if c['met'] else ' '}] {c['title']} ({c['article']}): {c['explanation']}"
+        )
+    if r.get("recurring"):
+        lines.append(f"  recurring (Art. 8(2)): {r['recurring']['explanation']}")
+    lines.append(f"  deadlines ({r['member_state']}, {r['time_zone']}):")
+    for name, d in r["deadline_details"].items():
+        due = d["due"] or "not yet determined"
+        lines.append(f"    {name}: {due} - {d['explanation']}")
+    lines += [f"  note: {n}" for n in r["notes"]]
+    return "\n".join(lines)
+
+
+@incident_app.command()
+def threat(
+    file: Annotated[Path, typer.Argument(help="Cyber threat JSON.")],
+    as_json: Annotated[bool, AS_JSON] = False,
+) -> None:
+    """Is a cyber threat significant (CDR 2024/1772 Art. 10)? Notification is voluntary."""
+    from agents.incident.classification import assess_threat
+    from agents.incident.inputs import IncidentInputError, load
+    from agents.incident.models import CyberThreat
+
+    try:
+        item = load(CyberThreat, file)
+    except IncidentInputError as exc:
+        raise _fail(exc, as_json) from None
+    result = assess_threat(item)
+    if as_json:
+        _dump(result.model_dump(mode="json"))
+        return
+    typer.echo(result.explanation)
+    for c in result.conditions:
+        typer.echo(f"  [{'x' if c.met else ' '}] {c.article}: {c.test}")
+    typer.echo(f"  notification: {result.notification}")
