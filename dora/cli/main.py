@@ -266,12 +266,14 @@ def _mount() -> None:
     """Sub-commands that live with their features (imports stay light: no Prefect here)."""
     from blocks.cli import blocks_app
     from dora.approvals_cli import approvals_app
+    from dora.incident_cli import incident_app
     from dora.platform_cli import register as register_platform
     from dora.webhook.cli import app as webhook_app
     from dora.worker_cli import worker_app
 
     app.add_typer(webhook_app, name="webhook")
     app.add_typer(approvals_app, name="approvals")
+    app.add_typer(incident_app, name="incident")  # dora incident classify | threat | report
     app.add_typer(blocks_app, name="blocks")  # dora blocks register
     app.add_typer(worker_app, name="worker")  # dora worker (metrics + probes)
     register_platform(app)  # dora deploy | up | down | status
