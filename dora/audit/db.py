@@ -1,0 +1,90 @@
+"""Engines for the audit store: SQLite (default) or PostgreSQL, and their write lock.
+
+Why async engines: the only PostgreSQL driver the project ships is asyncpg, and SQLite
+goes through aiosqlite so both backends share one code path. Sync callers (Prefect
+state hooks) use :class:`dora.audit.blocking.BlockingAuditStore`.
+
+The chain must never fork: every append reads the head and writes the next ``seq`` under
+a write lock. SQLite: each transaction starts with ``BEGIN IMMEDIATE`` (the database
+write lock, also across processes; ``busy_timeout`` makes others wait instead of fail),
+WAL journal so readers never block the writer. PostgreSQL: ``SELECT ... FOR UPDATE`` on
+the single chain row, plus a transaction-level advisory lock for migrations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from dora.errors import ConfigurationError
+from dora.events.settings import EventSettings
+
+#: pg_advisory_xact_lock key for migrations ("dora" in ASCII)
+MIGRATION_LOCK_KEY = 0x646F7261
+
+
+def default_sqlite_url() -> str:
+    from dora.settings import get_settings
+
+    home = Path(get_settings().home).resolve()
+    return f"sqlite+aiosqlite:///{home / 'audit.db'}"
+
+
+async def resolve_url(settings: EventSettings) -> str | URL:
+    """URL from ``DORA_AUDIT_URL``, else the named prefect-sqlalchemy block, else SQLite."""
+    if settings.audit_url:
+        return settings.audit_url
+    if settings.audit_database_block:
+        from prefect_sqlalchemy import AsyncSqlAlchemyConnector, ConnectionComponents
+
+        block = await AsyncSqlAlchemyConnector.aload(settings.audit_database_block)
+        info = block.connection_info
+        return info.create_url() if isinstance(info, ConnectionComponents) else make_url(info)
+    return default_sqlite_url()
+
+
+def create_engine(url: str | URL, *, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+    """An async engine with the locking the chain needs (see the module docstring)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.drivername != "sqlite+aiosqlite":
+            parsed = parsed.set(drivername="sqlite+aiosqlite")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args={"timeout": 60})
+        sync_engine = engine.sync_engine
+
+        @event.listens_for(sync_engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            # readers (execution option dora_read) take a snapshot, not the write lock
+            read = conn.get_execution_options().get("dora_read")
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername != "postgresql+asyncpg":
+            parsed = parsed.set(drivername="postgresql+asyncpg")
+        return create_async_engine(parsed, pool_pre_ping=True)
+    raise ConfigurationError(
+        f"audit store: unsupported database {backend!r} in DORA_AUDIT_URL or the database "
+        "block (use sqlite+aiosqlite or postgresql+asyncpg)"
+    )
+
+
+def redacted(url: str | URL) -> str:
+    """The URL with any password masked, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""Workflow events, recorder, event processor and the outbox relay to Kafka."""
