@@ -6,7 +6,7 @@ Two steps of the ICT risk review workflow, told apart by their inputs:
   ``risk_tolerance``): reads the files (CSV, XLSX or JSON; every bad cell reported with
   file, row and column), maps assets to critical or important functions, scores risks
   against the declared tolerance and flags findings. Outputs ``ict_risk_assessment`` and
-  ``risk_register``; publishes the facts ``inventory_complete`` and
+  ``treated_risk_register``; publishes the facts ``inventory_complete`` and
   ``within_risk_tolerance``.
 * **report** (input ``ict_risk_assessment`` from the assess step, optional
   ``review_context`` YAML): writes the RMF review report in the sections of RTS
@@ -127,7 +127,7 @@ class IctRiskManagerAgent(SimpleAgent):
         )
         data = result.model_dump(mode="json")
         return TaskResult(
-            outputs={"ict_risk_assessment": data, "risk_register": data["risk_register"]},
+            outputs={"ict_risk_assessment": data, "treated_risk_register": data["risk_register"]},
             summary=summary,
             tables={
                 "risk-register": [

@@ -86,6 +86,12 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
         "agents.report_generator:ReportGeneratorAgent",
         description="HTML/PDF compliance report and executive summary",
     ),
+    AgentSpec(
+        "ict_risk_manager",
+        "agents.ict_risk_manager:IctRiskManagerAgent",
+        facts=("inventory_complete", "within_risk_tolerance"),
+        description="ICT asset inventory and risk register review (RTS 2024/1774)",
+    ),
 )
 
 _lock = threading.Lock()
