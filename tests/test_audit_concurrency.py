@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -76,7 +77,7 @@ def test_two_processes_keep_one_chain(audit_url: str) -> None:
         assert by_writer["writer-0"] == list(range(PER_WRITER))
         assert by_writer["writer-1"] == list(range(PER_WRITER))
         writers = [r.workflow_id for r in records]
-        switches = sum(1 for x, y in zip(writers, writers[1:], strict=False) if x != y)
+        switches = sum(1 for x, y in itertools.pairwise(writers) if x != y)
         assert switches > 1, "the writers did not overlap; the test proved nothing"
         counts = store.call(store.store.outbox_counts())
         assert counts["pending"] == 2 * PER_WRITER
