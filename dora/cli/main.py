@@ -268,12 +268,14 @@ def _mount() -> None:
     from dora.approvals_cli import approvals_app
     from dora.incident_cli import incident_app
     from dora.platform_cli import register as register_platform
+    from dora.roi_cli import roi_app
     from dora.webhook.cli import app as webhook_app
     from dora.worker_cli import worker_app
 
     app.add_typer(webhook_app, name="webhook")
     app.add_typer(approvals_app, name="approvals")
     app.add_typer(incident_app, name="incident")  # dora incident classify | threat | report
+    app.add_typer(roi_app, name="roi")  # dora roi validate | analyse | export
     app.add_typer(blocks_app, name="blocks")  # dora blocks register
     app.add_typer(worker_app, name="worker")  # dora worker (metrics + probes)
     register_platform(app)  # dora deploy | up | down | status
