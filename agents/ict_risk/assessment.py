@@ -20,7 +20,11 @@ Accepted above tolerance: valid only with an approver and a justification (Art.
 and review yearly (Art. 3(d)(iii)-(iv)). Transfer never moves responsibility (DORA Art.
 28(1)(a)).
 
-*Findings.* Missing asset attributes (Art. 4(2)(b)), missing RTO/RPO, RTO/RPO looser than
+*End of support* is the last day the supplier supports the asset: from the day after, the
+asset is unsupported (and a legacy ICT system for DORA Art. 8(7)).
+
+*Findings.* Missing asset attributes (Art. 4(2)(b); the functions of an asset that others
+depend on are those of its dependents, so infrastructure is not flagged), missing RTO/RPO, RTO/RPO looser than
 the function's tolerance, end of support reached (or within the planning horizon), overdue
 reviews (``frequencies.py``). Severity: end of support on a CIF asset is critical; other
 problems of CIF assets are high; the rest medium (incomplete records of non-CIF assets low).
@@ -291,7 +295,7 @@ def assess(
         paths = cif_map[a.asset_id]
         cif = bool(paths)
         direct = any(f in a.functions for f in paths)
-        eos_reached = a.end_of_support is not None and a.end_of_support <= as_of
+        eos_reached = a.end_of_support is not None and a.end_of_support < as_of
         own: list[Finding] = []
 
         add = _adder(own, ids, a.asset_id, r.file, r.row)
