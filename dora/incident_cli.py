@@ -121,3 +121,97 @@ def threat(
     for c in result.conditions:
         typer.echo(f"  [{'x' if c.met else ' '}] {c.article}: {c.test}")
     typer.echo(f"  notification: {result.notification}")
+
+
+REPORT_TYPE = typer.Option(
+    "--type",
+    "-t",
+    help="initial | intermediate | final (CIR 2025/302 Annex I) or cyber_threat (Annex III).",
+)
+
+
+def _report_type(value: str) -> Any:
+    from agents.incident.reports import REPORT_TYPES
+
+    if value not in REPORT_TYPES:
+        typer.echo(f"--type must be one of {', '.join(REPORT_TYPES)}, not {value!r}", err=True)
+        raise typer.Exit(2)
+    return value
+
+
+def _show_validation(data: dict[str, Any], check: Any, as_json: bool) -> None:
+    if as_json:
+        _dump(data | {"validation": check.model_dump(mode="json")})
+        return
+    state = "complete" if check.complete else "NOT complete"
+    typer.echo(f"{check.report_type} report ({check.template}): {state}")
+    for p in check.missing:
+        typer.echo(f"  missing {p.field} {p.label}: {p.message}")
+    for p in check.invalid:
+        typer.echo(f"  invalid {p.field} {p.label}: {p.message}")
+    for p in check.recommended:
+        typer.echo(f"  recommended {p.field} {p.label}: {p.message}")
+
+
+@incident_app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="Report JSON (field names, or the exported form).")],
+    report_type: Annotated[str, REPORT_TYPE],
+    as_json: Annotated[bool, AS_JSON] = False,
+) -> None:
+    """Check a report's mandatory fields for its stage; exit 1 when any is missing or wrong."""
+    from agents.incident.inputs import IncidentInputError, read_json
+    from agents.incident.reports import export, load_report, validate
+
+    kind = _report_type(report_type)
+    try:
+        item = load_report(read_json(file), kind, str(file))
+    except IncidentInputError as exc:
+        raise _fail(exc, as_json) from None
+    check = validate(item, kind)
+    _show_validation(export(item, kind), check, as_json)
+    if not check.complete:
+        if not as_json:
+            typer.echo(f"error: {file}: the {kind} report is not complete", err=True)
+        raise typer.Exit(EXIT_INVALID)
+
+
+@incident_app.command()
+def draft(
+    file: Annotated[
+        Path, typer.Argument(help="Incident JSON (or cyber threat JSON for cyber_threat).")
+    ],
+    report_type: Annotated[str, REPORT_TYPE],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the draft here.")] = None,
+    as_json: Annotated[bool, AS_JSON] = False,
+) -> None:
+    """Draft a report from an incident: filled from its data and classification, gaps listed."""
+    from agents.incident.assess import assess
+    from agents.incident.classification import assess_threat
+    from agents.incident.inputs import IncidentInputError, load
+    from agents.incident.models import CyberThreat, Incident
+    from agents.incident.reports import (
+        CyberThreatNotification,
+        IncidentReport,
+        draft_report,
+        draft_threat_notification,
+        export,
+        validate,
+    )
+
+    kind = _report_type(report_type)
+    try:
+        item: IncidentReport | CyberThreatNotification
+        if kind == "cyber_threat":
+            threat_in = load(CyberThreat, file)
+            item = draft_threat_notification(threat_in, assess_threat(threat_in))
+        else:
+            incident = load(Incident, file)
+            item = draft_report(incident, assess(incident).classification, kind)
+    except IncidentInputError as exc:
+        raise _fail(exc, as_json) from None
+    data, check = export(item, kind), validate(item, kind)
+    if out is not None:
+        out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    _show_validation(data, check, as_json)

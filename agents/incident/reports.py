@@ -1159,3 +1159,24 @@ __all__ = [
     "load_report",
     "validate",
 ]
+
+
+def draft_threat_notification(threat: Any, assessment: Any) -> CyberThreatNotification:
+    """Annex III draft from an Art. 10 assessment; contacts etc. from ``threat.extra["report"]``."""
+    from agents.incident.inputs import parse
+
+    values: dict[str, Any] = {
+        "detected_at": threat.detected_at,
+        "description": threat.description or None,
+        "potential_classification_criteria": [
+            c
+            for c in assessment.potential_criteria
+            if c in TriggerCriterion.__args__  # type: ignore[attr-defined]
+        ],
+        "submitter_entity_types": [threat.entity.type],
+    }
+    provided = threat.extra.get("report", {})
+    if not isinstance(provided, dict):
+        raise ValueError("extra.report must be an object of CyberThreatNotification fields")
+    values |= provided
+    return parse(CyberThreatNotification, values, f"threat {threat.threat_id} notification draft")
