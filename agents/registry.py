@@ -92,6 +92,12 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
         facts=("inventory_complete", "within_risk_tolerance"),
         description="ICT asset inventory and risk register review (RTS 2024/1774)",
     ),
+    AgentSpec(
+        "resilience_tester",
+        "agents.resilience_tester:ResilienceTesterAgent",
+        facts=("cif_tested_within_year", "no_overdue_findings"),
+        description="resilience testing programme and TLPT planning (DORA Art. 24-27, RTS 2025/1190)",
+    ),
 )
 
 _lock = threading.Lock()
