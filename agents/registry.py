@@ -98,6 +98,11 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
         facts=("cif_tested_within_year", "no_overdue_findings"),
         description="resilience testing programme and TLPT planning (DORA Art. 24-27, RTS 2025/1190)",
     ),
+    AgentSpec(
+        "third_party_risk",
+        "agents.third_party_risk:ThirdPartyRiskAgent",
+        description="register of information (CIR 2024/2956): validation, concentration, export",
+    ),
 )
 
 _lock = threading.Lock()
