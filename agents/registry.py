@@ -99,6 +99,11 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
         description="resilience testing programme and TLPT planning (DORA Art. 24-27, RTS 2025/1190)",
     ),
     AgentSpec(
+        "incident_reporter",
+        "agents.incident_reporter:IncidentReporterAgent",
+        description="major-incident classification, CDR 2025/301 deadlines, CIR 2025/302 reports",
+    ),
+    AgentSpec(
         "third_party_risk",
         "agents.third_party_risk:ThirdPartyRiskAgent",
         description="register of information (CIR 2024/2956): validation, concentration, export",

@@ -926,7 +926,7 @@ def validate(
                 missing.append(
                     FieldProblem(field=spec.number, name=spec.name, label=spec.label, message=why)
                 )
-        elif spec.recommended and _empty(value):
+        elif spec.recommended and _empty(value) and _stage_reached(spec.number, stage):
             recommended.append(
                 FieldProblem(
                     field=spec.number,
@@ -945,6 +945,14 @@ def validate(
         recommended=recommended,
         mandatory_fields=mandatory,
     )
+
+
+def _stage_reached(number: str, stage: str) -> bool:
+    """Section 3 fields concern the intermediate report onwards, section 4 the final one."""
+    if stage == "cyber_threat":
+        return True
+    section = number.split(".")[0]
+    return {"3": stage in ("intermediate", "final"), "4": stage == "final"}.get(section, True)
 
 
 def _stage_name(stage: str) -> str:
