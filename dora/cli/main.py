@@ -266,6 +266,8 @@ def _mount() -> None:
     """Sub-commands that live with their features (imports stay light: no Prefect here)."""
     from blocks.cli import blocks_app
     from dora.approvals_cli import approvals_app
+    from dora.audit_cli import audit_app
+    from dora.events_cli import events_app
     from dora.incident_cli import incident_app
     from dora.platform_cli import register as register_platform
     from dora.roi_cli import roi_app
@@ -278,6 +280,8 @@ def _mount() -> None:
     app.add_typer(roi_app, name="roi")  # dora roi validate | analyse | export
     app.add_typer(blocks_app, name="blocks")  # dora blocks register
     app.add_typer(worker_app, name="worker")  # dora worker (metrics + probes)
+    app.add_typer(audit_app, name="audit")  # dora audit verify | export | purge | hold
+    app.add_typer(events_app, name="events")  # dora events tail | relay | status
     register_platform(app)  # dora deploy | up | down | status
 
 
