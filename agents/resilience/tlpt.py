@@ -220,9 +220,16 @@ def phase_plan(
     next due date (or one starting today when no previous test is known), and says so.
     """
     assumed = notification is None
+    weeks = timedelta(weeks=ti_weeks + plan_weeks + red_team_weeks)
     if notification is None:
-        lead = relativedelta(months=6) + timedelta(weeks=ti_weeks + plan_weeks + red_team_weeks)
-        notification = max(as_of, next_due - lead) if next_due else as_of
+        notification = as_of
+        if next_due is not None:
+            # months do not subtract exactly (31 Aug - 6 months + 6 months != 31 Aug): step back
+            # until active testing ends on or before the due date
+            guess = next_due - weeks - relativedelta(months=6)
+            while guess + relativedelta(months=6) + weeks > next_due:
+                guess -= timedelta(days=1)
+            notification = max(as_of, guess)
     w = timedelta(weeks=1)
     initiation = notification + relativedelta(months=3)
     scope = notification + relativedelta(months=6)
