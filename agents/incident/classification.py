@@ -426,6 +426,12 @@ def _add_months(when: datetime, months: int) -> datetime:
     return add_months(when, months)
 
 
+def zone(member_state: str) -> Any:
+    from agents.incident.deadlines import zone as _zone
+
+    return _zone(member_state)
+
+
 def aggregate(incidents: list[Incident], incident_id: str) -> Incident:
     """The collective impact of several incidents, as one incident for Art. 8(1).
 
@@ -506,7 +512,8 @@ def recurring_check(
             major=False,
             explanation="no apparent root cause given for the incident: recurrence not assessed",
         )
-    end = occurred_at or incident.detected_at
+    # "within 6 months" in calendar months of the entity's Member State
+    end = (occurred_at or incident.detected_at).astimezone(zone(entity.member_state))
     start = _add_months(end, -6)
     key = root_cause.strip().casefold()
     group = [

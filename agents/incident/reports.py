@@ -951,7 +951,7 @@ def _stage_reached(number: str, stage: str) -> bool:
     """Section 3 fields concern the intermediate report onwards, section 4 the final one."""
     if stage == "cyber_threat":
         return True
-    section = number.split(".")[0]
+    section = number.split(".", maxsplit=1)[0]
     return {"3": stage in ("intermediate", "final"), "4": stage == "final"}.get(section, True)
 
 
