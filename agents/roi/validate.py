@@ -201,7 +201,7 @@ class _Checker:
                     row,
                     col.code,
                     f"key column {col.name} is empty; key fields must never be empty",
-                    "EBA Q&A 2024_7285; EBA rejection check 805",
+                    "EBA Q&A 2024_7285; EBA rejection check 805 (numbering UNCONFIRMED)",
                     blocking=True,
                 )
             elif col.key:
@@ -360,7 +360,7 @@ class _Checker:
                         keys[0],
                         f"duplicate key ({', '.join(f'{t.spec.code}.{k}' for k in keys)}) = "
                         f"({', '.join(key)}); first in row {seen[key].number}",
-                        "EBA rejection check 806",
+                        "EBA rejection check 806 (numbering UNCONFIRMED)",
                         value=" | ".join(key),
                         blocking=True,
                     )
@@ -394,7 +394,7 @@ class _Checker:
                 code,
                 f"key column {t.spec.columns_by_code[code].name} is empty; {why} report "
                 f"'{NOT_APPLICABLE}'",
-                "EBA Q&A 2024_7285; EBA rejection check 805",
+                "EBA Q&A 2024_7285; EBA rejection check 805 (numbering UNCONFIRMED)",
                 blocking=True,
             )
 
@@ -426,8 +426,8 @@ class _Checker:
                         "date.order",
                         t,
                         row,
-                        "0080",
-                        f"end date {end} is before start date {start}",
+                        "0070",
+                        f"start date {start} is after the end date {end} (0080)",
                     )
                 if (
                     isinstance(end, str)
@@ -619,7 +619,7 @@ class _Checker:
                         row,
                         col,
                         f"{value!r} is not in {target}",
-                        f"{ITS} recital 8; EBA rejection check 807",
+                        f"{ITS} recital 8; EBA rejection check 807 (numbering UNCONFIRMED)",
                         blocking=True,
                     )
 
@@ -663,7 +663,8 @@ class _Checker:
         if (lt := self.tpl("B_07.01")) and "B_02.02" in have:
             for row in lt.rows:
                 key = (str(row.get("0010")), str(row.get("0020")), str(row.get("0040")))
-                if all(key) and key[0] in refs and key not in services:
+                clean = "0040" in row.clean and key[1] in providers
+                if clean and all(key) and key[0] in refs and key not in services:
                     self.add(
                         "error",
                         "ref.service",
@@ -683,7 +684,8 @@ class _Checker:
         if (lt := self.tpl("B_02.02")) and "B_07.01" in have:
             for row in lt.rows:
                 key = (str(row.get("0010")), str(row.get("0030")), str(row.get("0060")))
-                if str(row.get("0050")) in critical and all(key) and key not in assessed:
+                clean = "0060" in row.clean and key[1] in providers  # else already reported
+                if clean and str(row.get("0050")) in critical and all(key) and key not in assessed:
                     self.add(
                         "error",
                         "assessment.missing",
