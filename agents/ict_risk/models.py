@@ -76,8 +76,13 @@ class Asset(_Row):
     last_firewall_review: date | None = None
     last_access_review: date | None = None
     last_legacy_assessment: date | None = None
+    #: software and hardware products as CPE-like "vendor:product:version" (threat matching;
+    #: RTS 2024/1774 Art. 10(2)(d) asks to track third-party libraries and versions)
+    products: list[str] = Field(default_factory=list)
+    #: IP addresses, CIDR ranges and DNS names of the asset (indicator matching)
+    network_identifiers: list[str] = Field(default_factory=list)
 
-    @field_validator("functions", "dependencies", mode="before")
+    @field_validator("functions", "dependencies", "products", "network_identifiers", mode="before")
     @classmethod
     def _lists(cls, v: Any) -> list[str]:
         return split_list(v)
