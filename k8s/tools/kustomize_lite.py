@@ -130,6 +130,9 @@ def _go_json(value: Any) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+_HASH_ALPHABET = str.maketrans("013ae", "ghkmt")
+
+
 def configmap_hash(cm: Obj, hashed_name: str = "") -> str:
     """kustomize's name suffix for a generated ConfigMap (api/hasher: sha256 over the
     JSON of kind, name and data; first 10 hex digits with 0,1,3,a,e mapped to g,h,k,m,t
@@ -143,13 +146,15 @@ def configmap_hash(cm: Obj, hashed_name: str = "") -> str:
     if cm.get("binaryData"):
         encoded["binaryData"] = cm["binaryData"]
     digest = hashlib.sha256(_go_json(encoded).encode("utf-8")).hexdigest()[:10]
-    return digest.translate(str.maketrans({"0": "g", "1": "h", "3": "k", "a": "m", "e": "t"}))
+    return digest.translate(_HASH_ALPHABET)
 
 
 def _generate_configmap(spec: Obj, base: Path) -> Obj:
     unknown = set(spec) - {"name", "files", "literals", "options"}
     if unknown:
-        raise KustomizeError(f"{base}: configMapGenerator field(s) not supported: {sorted(unknown)}")
+        raise KustomizeError(
+            f"{base}: configMapGenerator field(s) not supported: {sorted(unknown)}"
+        )
     data: dict[str, str] = {}
     for entry in spec.get("files") or []:
         key, _, rel = str(entry).partition("=") if "=" in str(entry) else ("", "", str(entry))
@@ -195,7 +200,9 @@ def strategic_merge(base: Obj, patch: Obj) -> Obj:
     """``patch`` merged into ``base``: maps merge, ``null`` deletes, lists merge by their
     Kubernetes merge key (or are replaced when the field has none)."""
     if any(str(k).startswith("$") for k in patch):
-        raise KustomizeError(f"patch directives not supported: {[k for k in patch if str(k).startswith('$')]}")
+        raise KustomizeError(
+            f"patch directives not supported: {[k for k in patch if str(k).startswith('$')]}"
+        )
     out = copy.deepcopy(base)
     for key, value in patch.items():
         if value is None:
@@ -248,7 +255,9 @@ def _apply_labels(objs: list[Obj], entries: list[Obj], where: Path) -> None:
 
 def _split_image(image: str) -> tuple[str, str | None, str | None]:
     """(name, tag, digest) of an image reference."""
-    name, digest = (image.split("@", 1) + [None])[:2] if "@" in image else (image, None)
+    name, digest = image, None
+    if "@" in image:
+        name, digest = image.split("@", 1)
     tag = None
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
