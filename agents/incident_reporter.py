@@ -257,7 +257,7 @@ class IncidentReporterAgent(SimpleAgent):
         table = deadline_table(result)
         outputs["deadline_table"] = table
         outputs["report_status"] = report_status(result, as_of)
-        if wanted & {"deadline_table", "reminders", "reminder_automations", "report_status"}:
+        if not wanted or "deadline_table" in wanted:
             tables["deadlines"] = [
                 {
                     "report": d.report,

@@ -1,0 +1,162 @@
+"""definitions/major-incident-reporting.yaml end to end on the real Prefect API.
+
+A major incident is classified, its initial notification drafted and held for approval
+(require_approval fires; ``record`` mode so the test does not wait for people), the
+deadline table reaches Prefect as a markdown artifact, and reminders come out with their
+automation specs. A non-major incident asks nobody for approval; a malformed incident halts
+the run with the field named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dora.definition.loader import load_definition
+from flows.factory import compile_workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFINITION = ROOT / "definitions" / "major-incident-reporting.yaml"
+EXAMPLES = ROOT / "examples" / "incidents"
+AS_OF = "2026-10-02T23:05:00+02:00"  # five minutes after the sample's classification
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+@pytest.fixture(scope="module")
+def flow_obj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from dora.settings import get_settings
+
+    old = {k: os.environ.get(k) for k in ("DORA_REPORTS_DIR", "DORA_APPROVAL_MODE")}
+    os.environ["DORA_REPORTS_DIR"] = str(tmp_path_factory.mktemp("incident-reports"))
+    os.environ["DORA_APPROVAL_MODE"] = "record"  # approvals have their own tests
+    get_settings.cache_clear()
+    try:
+        yield compile_workflow(load_definition(DEFINITION))
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+
+
+def _run(flow_obj: Any, incident: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    state = flow_obj(incident=incident, as_of=AS_OF, return_state=True)
+    data = state.result(raise_on_failure=False)
+    assert isinstance(data, dict), data
+    return state, data
+
+
+@pytest.fixture(scope="module")
+def major_run(flow_obj: Any) -> tuple[Any, dict[str, Any]]:
+    incident = json.loads((EXAMPLES / "payment-outage-de-credit-institution.json").read_text())
+    return _run(flow_obj, incident)
+
+
+def test_major_incident_run(major_run: tuple[Any, dict[str, Any]]) -> None:
+    state, data = major_run
+    assert state.is_completed(), data["message"]
+    assert {t: s["state"] for t, s in data["tasks"].items()} == dict.fromkeys(
+        ["classify", "prepare_initial", "deadline_tracking", "report_tracking"], "completed"
+    )
+    out = data["outputs"]
+    assert out["classify"]["major"] is True
+    assert out["classify"]["criteria_met"] == [
+        "clients_financial_counterparts_transactions",
+        "reputational",
+        "duration_downtime",
+    ]
+    # a credit institution and NIS2 entity: no relief although 3 October 2026 is a
+    # Saturday and German Unity Day
+    assert out["classify"]["deadlines"]["initial_notification"] == "2026-10-03T03:00:00+02:00"
+    assert out["prepare_initial"]["ready_for_submission"] is True
+    assert out["prepare_initial"]["initial_validation"]["complete"] is True
+    status = out["report_tracking"]["report_status"]
+    assert status["initial_notification"]["state"] == "open"
+    assert status["intermediate_report"]["state"] == "not_due_yet"
+
+
+def test_approval_is_required_before_submission(major_run: tuple[Any, dict[str, Any]]) -> None:
+    _, data = major_run
+    fired = {d["action"]: d for d in data["decisions"] if d["fired"]}
+    assert set(fired) == {"escalate", "require_approval"}
+    assert fired["require_approval"]["approvers"] == ["ciso", "head_of_compliance"]
+    assert fired["escalate"]["target"] == "incident_manager"
+    # report_tracking (after the approval point) ran after the decision was taken
+    assert data["tasks"]["report_tracking"]["state"] == "completed"
+
+
+def test_reminders_and_automation_specs(major_run: tuple[Any, dict[str, Any]]) -> None:
+    from prefect.events.schemas.automations import AutomationCore
+
+    _, data = major_run
+    tracking = data["outputs"]["deadline_tracking"]
+    reminders = tracking["reminders"]
+    assert [(r["lead"], r["remind_at"]) for r in reminders] == [
+        ("2 h", "2026-10-03T01:00:00+02:00"),
+        ("1 h", "2026-10-03T02:00:00+02:00"),
+        ("15 min", "2026-10-03T02:45:00+02:00"),
+    ]
+    specs = tracking["reminder_automations"]
+    assert len(specs) == 3
+    for spec in specs:
+        core = AutomationCore.model_validate(
+            {k: spec[k] for k in ("name", "description", "enabled", "tags", "trigger", "actions")}
+        )
+        assert core.trigger.posture == "Proactive"  # type: ignore[union-attr]
+    assert specs[0]["trigger"]["within"] == pytest.approx(6900)  # 23:05 -> 01:00
+    assert "| initial notification | 2026-10-03T03:00:00+02:00" in tracking["deadline_table"]
+
+
+def test_deadline_table_is_a_prefect_artifact(major_run: tuple[Any, dict[str, Any]]) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    state, _ = major_run
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(
+                        any_=["major-incident-reporting-deadline-tracking-deadlines"]
+                    )
+                )
+            )
+
+    artifacts = [a for a in asyncio.run(read()) if a.flow_run_id == state.state_details.flow_run_id]
+    kinds = {a.type for a in artifacts}
+    assert "markdown" in kinds
+    md = next(a for a in artifacts if a.type == "markdown")
+    assert "Reporting deadlines for INC-2026-0042" in str(md.data)
+
+
+def test_non_major_incident_needs_no_approval(flow_obj: Any) -> None:
+    incident = json.loads((EXAMPLES / "minor-batch-delay-nl-investment-firm.json").read_text())
+    state, data = _run(flow_obj, incident)
+    assert state.is_completed(), data["message"]
+    assert data["outputs"]["classify"]["major"] is False
+    assert data["outputs"]["prepare_initial"]["ready_for_submission"] is False
+    assert not [d for d in data["decisions"] if d["fired"]]
+    assert (
+        data["outputs"]["report_tracking"]["report_status"]["initial_notification"]["state"]
+        == "not_required"
+    )
+
+
+def test_invalid_incident_halts_naming_the_field(flow_obj: Any) -> None:
+    incident = json.loads((EXAMPLES / "minor-batch-delay-nl-investment-firm.json").read_text())
+    incident["entity"]["member_state"] = "CH"
+    state, data = _run(flow_obj, incident)
+    assert state.is_failed()
+    assert data["tasks"]["classify"]["error_type"] == "data_validation_error"
+    assert "entity.member_state" in data["tasks"]["classify"]["error"]
+    assert data["message"].startswith("halted")
