@@ -215,3 +215,44 @@ def draft(
         out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         typer.echo(f"wrote {out}", err=True)
     _show_validation(data, check, as_json)
+
+
+@incident_app.command()
+def recurring(
+    file: Annotated[Path, typer.Argument(help="Incident history JSON ({'incidents': [...]}).")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="End of the 6-month window (ISO 8601 with offset; default now)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, AS_JSON] = False,
+) -> None:
+    """Monthly check of CDR 2024/1772 Art. 8(2): recurring non-major incidents that together are major."""
+    from datetime import UTC, datetime
+
+    from agents.incident.classification import monthly_recurring_check
+    from agents.incident.inputs import IncidentInputError, load
+    from agents.incident.models import IncidentHistory
+
+    when = datetime.now(UTC)
+    if as_of:
+        try:
+            when = datetime.fromisoformat(as_of)
+        except ValueError:
+            typer.echo(f"--as-of: {as_of!r} is not an ISO 8601 time", err=True)
+            raise typer.Exit(2) from None
+        if when.tzinfo is None:
+            typer.echo(f"--as-of: {as_of!r} needs a UTC offset", err=True)
+            raise typer.Exit(2)
+    try:
+        history = load(IncidentHistory, file)
+    except IncidentInputError as exc:
+        raise _fail(exc, as_json) from None
+    result = monthly_recurring_check(history.incidents, when)
+    if as_json:
+        _dump(result.model_dump(mode="json"))
+        return
+    typer.echo(result.explanation)
+    for g in result.groups:
+        typer.echo(f"  [{'MAJOR' if g.major else 'not major'}] {g.explanation}")

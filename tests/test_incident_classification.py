@@ -271,3 +271,48 @@ def test_threat_probability_elements_are_required() -> None:
     with pytest.raises(IncidentInputError) as err:
         parse(CyberThreat, data, "threat.json")
     assert err.value.fields == ["probability.persistence_or_past_incidents"]
+
+
+def test_monthly_recurring_check_over_the_register() -> None:
+    from datetime import datetime
+
+    from agents.incident.classification import monthly_recurring_check
+
+    history = [
+        _past(
+            "A-1",
+            "2026-01-10T09:00:00+01:00",
+            CAUSE,
+            downtime_hours=1.5,
+            economic_impact_eur=60_000,
+        ),
+        _past(
+            "A-2",
+            "2026-02-10T09:00:00+01:00",
+            CAUSE,
+            downtime_hours=1.5,
+            economic_impact_eur=60_000,
+        ),
+        _past("B-1", "2026-02-11T09:00:00+01:00", "disk full", downtime_hours=0.5),
+        _past("B-2", "2026-02-12T09:00:00+01:00", "disk full", downtime_hours=0.5),
+        _past(
+            "C-1",
+            "2025-06-01T09:00:00+02:00",
+            "old cause",
+            downtime_hours=1.9,
+            economic_impact_eur=90_000,
+        ),
+        _past(
+            "C-2",
+            "2026-02-01T09:00:00+01:00",
+            "old cause",
+            downtime_hours=1.9,
+            economic_impact_eur=90_000,
+        ),
+    ]
+    result = monthly_recurring_check(history, datetime.fromisoformat("2026-03-01T00:00:00+01:00"))
+    by_cause = {g.root_cause: g for g in result.groups}
+    assert set(by_cause) == {CAUSE, "disk full"}  # C-1 is older than 6 months
+    assert by_cause[CAUSE].major and by_cause[CAUSE].incident_ids == ["A-1", "A-2"]
+    assert not by_cause["disk full"].major
+    assert result.major_groups == 1

@@ -346,3 +346,34 @@ def test_real_dora_executable(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "entity.member_state" in bad.stderr
+
+
+def test_recurring_command() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "incident",
+            "recurring",
+            str(EXAMPLES / "history-login-failures.json"),
+            "--as-of",
+            "2026-03-31T00:00:00+02:00",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["major_groups"] == 1
+    assert out["groups"][0]["incident_ids"] == ["IF-2026-101", "IF-2026-188"]
+    assert (
+        runner.invoke(
+            app,
+            [
+                "incident",
+                "recurring",
+                str(EXAMPLES / "history-login-failures.json"),
+                "--as-of",
+                "soon",
+            ],
+        ).exit_code
+        == 2
+    )

@@ -583,6 +583,58 @@ def classify_with_history(
     return result
 
 
+class MonthlyRecurringCheck(BaseModel):
+    """The monthly Art. 8(2) assessment over the incident register."""
+
+    article: str = f"Art. 8(2) {RTS} (assessed monthly)"
+    as_of: datetime
+    window_start: datetime
+    groups: list[RecurringResult]
+    major_groups: int
+    explanation: str
+
+
+def monthly_recurring_check(
+    history: list[HistoricalIncident], as_of: datetime
+) -> MonthlyRecurringCheck:
+    """Every apparent root cause with two or more non-major incidents in the 6 months up to
+    ``as_of``, and whether each group collectively meets Art. 8(1).
+
+    The latest incident of a group stands in for "the incident" of :func:`recurring_check`;
+    the 6-month window is taken in the Member State of that incident's entity.
+    """
+    by_cause: dict[str, list[HistoricalIncident]] = {}
+    for h in history:
+        by_cause.setdefault(h.apparent_root_cause.strip().casefold(), []).append(h)
+    groups: list[RecurringResult] = []
+    starts: list[datetime] = []
+    for items in by_cause.values():
+        ms = items[0].incident.entity.member_state
+        end = as_of.astimezone(zone(ms))
+        start = _add_months(end, -6)
+        starts.append(start)
+        inside = [h for h in items if start <= h.when <= end and not classify(h.incident).major]
+        if len(inside) < 2:
+            continue
+        inside.sort(key=lambda h: h.when)
+        latest = inside[-1]
+        result = recurring_check(
+            latest.incident, latest.apparent_root_cause, inside[:-1], latest.when
+        )
+        if result.applicable:
+            groups.append(result)
+    start = min(starts) if starts else _add_months(as_of, -6)
+    major = sum(1 for g in groups if g.major)
+    why = (
+        f"{len(groups)} root cause(s) with two or more non-major incidents since "
+        f"{start.isoformat()}; {major} collectively major (report as one major incident, "
+        "aggregated: CIR 2025/302 Art. 3)"
+    )
+    return MonthlyRecurringCheck(
+        as_of=as_of, window_start=start, groups=groups, major_groups=major, explanation=why
+    )
+
+
 # ----------------------------------------------------------------- cyber threats (Art. 10)
 class ThreatAssessment(BaseModel):
     threat_id: str
@@ -683,5 +735,6 @@ __all__ = [
     "assess_threat",
     "classify",
     "classify_with_history",
+    "monthly_recurring_check",
     "recurring_check",
 ]
