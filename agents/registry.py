@@ -99,6 +99,12 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
         description="resilience testing programme and TLPT planning (DORA Art. 24-27, RTS 2025/1190)",
     ),
     AgentSpec(
+        "threat_intelligence",
+        "agents.threat_intelligence:ThreatIntelligenceAgent",
+        facts=("no_significant_threats",),
+        description="STIX/CSV threat intelligence matched to ICT assets; CDR 2024/1772 Art. 10",
+    ),
+    AgentSpec(
         "incident_reporter",
         "agents.incident_reporter:IncidentReporterAgent",
         description="major-incident classification, CDR 2025/301 deadlines, CIR 2025/302 reports",
