@@ -26,7 +26,7 @@ providers, subcontracting chains and third-country law):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -44,6 +44,7 @@ from agents.roi.validate import NO, OVERARCHING, YES
 
 __all__ = ["HHI_HIGH", "HHI_MODERATE", "analyse", "hhi", "hhi_band"]
 
+Band = Literal["unconcentrated", "moderate", "high"]
 HHI_MODERATE = 1500.0
 HHI_HIGH = 2500.0
 #: worst first: not substitutable, highly complex, medium, easily (B_07.01.0050)
@@ -61,7 +62,7 @@ def hhi(shares: list[float]) -> float:
     return float(sum((s * 100.0) ** 2 for s in shares))
 
 
-def hhi_band(value: float, moderate: float = HHI_MODERATE, high: float = HHI_HIGH) -> str:
+def hhi_band(value: float, moderate: float = HHI_MODERATE, high: float = HHI_HIGH) -> Band:
     if value >= high:
         return "high"
     if value >= moderate:
@@ -258,7 +259,7 @@ def _concentration(
     return ConcentrationResult(
         basis=basis,
         hhi=round(index, 1),
-        hhi_band=band,  # type: ignore[arg-type]
+        hhi_band=band,
         top_provider=top.provider if top else None,
         top_share=top.share if top else 0.0,
         providers=shares,
@@ -295,7 +296,7 @@ def _exit_plans(f: dict[str, pd.DataFrame]) -> list[ExitPlanFinding]:
         value = plan.get(key)
         if value == YES:
             continue
-        state = "no" if value == NO else "not assessed"
+        state: Literal["no", "not assessed"] = "no" if value == NO else "not assessed"
         message = (
             f"no exit plan (B_07.01.0080 = No) for ICT service {key[2]} of {key[1]} under "
             f"{key[0]}, which supports critical or important function {fid}"
@@ -310,7 +311,7 @@ def _exit_plans(f: dict[str, pd.DataFrame]) -> list[ExitPlanFinding]:
                 arrangement=key[0],
                 provider=key[1],
                 service_type=key[2],
-                exit_plan=state,  # type: ignore[arg-type]
+                exit_plan=state,
                 message=message + " (DORA Art. 28(8))",
             )
         )

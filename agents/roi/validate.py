@@ -96,6 +96,7 @@ class _Checker:
         value: str | None = None,
         blocking: bool = False,
     ) -> None:
+        file: str | None
         if isinstance(t, LoadedTemplate):
             code, file = t.spec.code, t.file
         elif isinstance(t, TemplateSpec):
@@ -311,10 +312,10 @@ class _Checker:
                     f"{raw!r} is not an amount (digits, '.' as decimal separator)",
                     "format.amount",
                 )
-            value = float(text)
-            if value < 0:
+            amount = float(text)
+            if amount < 0:
                 return None, f"amount {raw} is negative", "format.amount"
-            return value, None, ""
+            return amount, None, ""
         return raw, None, ""  # pragma: no cover - every kind is handled above
 
     def code_value(self, t: LoadedTemplate, row: Row, col: ColumnSpec) -> None:
@@ -759,7 +760,7 @@ class _Checker:
                         "0010",
                         f"arrangement {ref} has no ICT service in B_02.02",
                     )
-        used = defaultdict(int)
+        used: defaultdict[str, int] = defaultdict(int)
         for code, col in (
             ("B_02.02", "0030"),
             ("B_03.02", "0020"),
