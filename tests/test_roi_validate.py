@@ -60,6 +60,7 @@ def test_every_planted_error_is_found_where_it_was_planted() -> None:
     ("template", "row", "column", "value", "rule"),
     [
         ("B_01.01", 2, "0010", "529900NHB7Q2K4X8M397", "lei.checksum"),
+        ("B_01.01", 2, "0010", "529900OTHRBNK4Q7Z260", "ref.missing"),  # not in B_01.02
         ("B_01.01", 2, "0040", "bank", "codelist.value"),
         ("B_01.01", 2, "0060", "31.12.2025", "format.date"),
         ("B_01.02", 2, "0100", "DM", "codelist.currency"),

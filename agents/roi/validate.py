@@ -656,6 +656,14 @@ class _Checker:
             if "B_01.02" in have:
                 fk(code, col, entities, "B_01.02.0010")
         fk("B_04.01", "0040", branches, "B_01.03.0010", skip_na=True)
+        # the entity maintaining the register is one of the entities in its scope
+        if "B_01.02" in have:
+            fk(
+                "B_01.01",
+                "0010",
+                {str(r.get("0010")) for r in self.rows("B_01.02")},
+                "B_01.02.0010",
+            )
         # B_07.01 assesses an ICT service that B_02.02 records (arrangement, provider, type)
         services = {
             (str(r.get("0010")), str(r.get("0030")), str(r.get("0060")))
