@@ -110,6 +110,9 @@ async def _tail(
     consumer = AIOKafkaConsumer(
         group_id=group,
         enable_auto_commit=False,
+        # an interactive tail: a stopped tail's group slot frees up in seconds, not minutes
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
         auto_offset_reset="earliest" if from_beginning else "latest",
         **config.consumer_options(),
     )
@@ -139,9 +142,16 @@ async def _tail(
             consumer.subscribe([topic])
         loop = asyncio.get_running_loop()
         last = loop.time()
+        joined = bool(consumer.assignment())
+        done: dict[TopicPartition, int] = {}
         while max_messages is None or printed < max_messages:
             batch = await consumer.getmany(timeout_ms=500)
             if not batch:
+                if not joined:
+                    if consumer.assignment():
+                        joined, last = True, loop.time()  # idle time counts from assignment
+                    elif loop.time() - last < 60:
+                        continue
                 if idle_timeout is not None and loop.time() - last > idle_timeout:
                     break
                 continue
@@ -158,12 +168,13 @@ async def _tail(
                     }
                     typer.echo(json.dumps(line, ensure_ascii=False))
                     printed += 1
+                    done[tp] = msg.offset + 1
                     if max_messages is not None and printed >= max_messages:
                         break
                 if max_messages is not None and printed >= max_messages:
                     break
-            if group is not None:
-                await consumer.commit()
+            if group is not None and done:
+                await consumer.commit(dict(done))  # what was printed, not all that was fetched
     finally:
         await consumer.stop()
 
