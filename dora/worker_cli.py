@@ -96,8 +96,6 @@ def worker(
         Path | None,
         typer.Option(
             help="Create/update the (kubernetes) pool with this base job template first.",
-            exists=True,
-            dir_okay=False,
         ),
     ] = None,
     host: Annotated[str, typer.Option(help="Interface of the metrics endpoint.")] = "127.0.0.1",
@@ -124,6 +122,9 @@ def worker(
     from dora.logs import configure_logging, json_enabled, prefect_logging_config
 
     configure_logging()
+    if base_job_template is not None and not base_job_template.is_file():
+        typer.echo(f"error: base job template {base_job_template} is not a file", err=True)
+        raise typer.Exit(EXIT_USAGE)
     if worker_type == "kubernetes" and base_job_template is not None:
         try:
             outcome = ensure_pool_from_file(pool, base_job_template)

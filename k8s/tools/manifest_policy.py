@@ -35,7 +35,11 @@ from typing import Any
 Obj = dict[str, Any]
 
 PART_OF = "dora-workflows"
-REQUIRED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by")
+REQUIRED_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+)
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 RBAC_ALLOWED = {("batch", "jobs"), ("", "pods"), ("", "pods/log"), ("", "events")}
 #: env names that carry credentials (references such as *_BLOCK, *_ROLE, *_ADDR are fine)
@@ -128,7 +132,11 @@ def check_non_root(objs: list[Obj]) -> list[Violation]:
                 out.append(Violation("non-root", ref(obj), f"{where}: runAsNonRoot must be true"))
             if uid is None or uid == 0:
                 out.append(
-                    Violation("non-root", ref(obj), f"{where}: runAsUser must be a non-zero uid (got {uid})")
+                    Violation(
+                        "non-root",
+                        ref(obj),
+                        f"{where}: runAsUser must be a non-zero uid (got {uid})",
+                    )
                 )
     return out
 
@@ -141,8 +149,8 @@ def check_hardening(objs: list[Obj]) -> list[Violation]:
             csc = c.get("securityContext") or {}
             where = f"{kind} {c.get('name')}"
 
-            def bad(msg: str, where: str = where) -> None:
-                out.append(Violation("hardening", ref(obj), f"{where}: {msg}"))
+            def bad(msg: str, where: str = where, obj_ref: str = ref(obj)) -> None:
+                out.append(Violation("hardening", obj_ref, f"{where}: {msg}"))
 
             if csc.get("allowPrivilegeEscalation") is not False:
                 bad("allowPrivilegeEscalation must be false")
@@ -171,13 +179,17 @@ def check_resources(objs: list[Obj]) -> list[Violation]:
             for section in ("requests", "limits"):
                 for r in ("cpu", "memory"):
                     if not (res.get(section) or {}).get(r):
-                        out.append(Violation("resources", ref(obj), f"{where}: missing {section}.{r}"))
+                        out.append(
+                            Violation("resources", ref(obj), f"{where}: missing {section}.{r}")
+                        )
             for r in ("cpu", "memory"):
                 req = (res.get("requests") or {}).get(r)
                 lim = (res.get("limits") or {}).get(r)
                 if req and lim and quantity(lim) < quantity(req):
                     out.append(
-                        Violation("resources", ref(obj), f"{where}: limits.{r} {lim} < requests.{r} {req}")
+                        Violation(
+                            "resources", ref(obj), f"{where}: limits.{r} {lim} < requests.{r} {req}"
+                        )
                     )
     return out
 
@@ -219,7 +231,9 @@ def check_image_pinned(objs: list[Obj]) -> list[Violation]:
         for kind, c in containers(pod):
             problem = image_problem(str(c.get("image") or ""))
             if problem:
-                out.append(Violation("image-pinned", ref(obj), f"{kind} {c.get('name')}: {problem}"))
+                out.append(
+                    Violation("image-pinned", ref(obj), f"{kind} {c.get('name')}: {problem}")
+                )
     return out
 
 
@@ -243,7 +257,9 @@ def check_secrets(objs: list[Obj]) -> list[Violation]:
             for key in obj.get("data") or {}:
                 if _sensitive(str(key)):
                     out.append(
-                        Violation("secrets", ref(obj), f"ConfigMap key {key} looks like a credential")
+                        Violation(
+                            "secrets", ref(obj), f"ConfigMap key {key} looks like a credential"
+                        )
                     )
     for obj, pod in _pods(objs):
         for kind, c in containers(pod):
@@ -292,7 +308,11 @@ def check_labels(objs: list[Obj]) -> list[Violation]:
             selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
             if obj.get("kind") != "Job" and not _matches(selector, tlabels):
                 out.append(
-                    Violation("labels", ref(obj), f"selector {selector} does not match pod template labels")
+                    Violation(
+                        "labels",
+                        ref(obj),
+                        f"selector {selector} does not match pod template labels",
+                    )
                 )
             if tlabels.get("app.kubernetes.io/name") != labels.get("app.kubernetes.io/name"):
                 out.append(
@@ -315,9 +335,13 @@ def check_labels(objs: list[Obj]) -> list[Violation]:
     for obj in objs:
         kind, spec = obj.get("kind"), obj.get("spec") or {}
         ns = (obj.get("metadata") or {}).get("namespace")
-        if kind == "Service" and spec.get("selector"):
+        if kind == "Service" and spec.get("selector"):  # noqa: SIM102 (one check per kind)
             if not any(_matches(spec["selector"], pl) for pl in pod_labels_in(ns)):
-                out.append(Violation("labels", ref(obj), f"selector {spec['selector']} matches no workload"))
+                out.append(
+                    Violation(
+                        "labels", ref(obj), f"selector {spec['selector']} matches no workload"
+                    )
+                )
         if kind == "PodDisruptionBudget":
             sel = (spec.get("selector") or {}).get("matchLabels") or {}
             if not any(_matches(sel, pl) for pl in pod_labels_in(ns)):
@@ -327,7 +351,11 @@ def check_labels(objs: list[Obj]) -> list[Violation]:
             found = workloads.get((str(target.get("name")), ns))
             if found is None or found.get("kind") != target.get("kind"):
                 out.append(
-                    Violation("labels", ref(obj), f"scaleTargetRef {target.get('kind')}/{target.get('name')} not found")
+                    Violation(
+                        "labels",
+                        ref(obj),
+                        f"scaleTargetRef {target.get('kind')}/{target.get('name')} not found",
+                    )
                 )
     return out
 
@@ -337,7 +365,11 @@ def check_rbac(objs: list[Obj]) -> list[Violation]:
     for obj in objs:
         kind = obj.get("kind")
         if kind in ("ClusterRole", "ClusterRoleBinding"):
-            out.append(Violation("rbac", ref(obj), f"{kind} grants cluster-wide access; use a namespaced Role"))
+            out.append(
+                Violation(
+                    "rbac", ref(obj), f"{kind} grants cluster-wide access; use a namespaced Role"
+                )
+            )
         if kind not in ("Role", "ClusterRole"):
             continue
         for i, rule in enumerate(obj.get("rules") or []):

@@ -17,7 +17,16 @@ NS=dora-workflows
 VAULT="${VAULT:-vault}"  # or bao (OpenBao)
 
 "$VAULT" auth list -format=json | grep -q '"kubernetes/"' || "$VAULT" auth enable kubernetes
-"$VAULT" write auth/kubernetes/config kubernetes_host="$K8S_HOST"
+if [ -n "${TOKEN_REVIEWER_JWT:-}" ]; then
+  # Vault outside the cluster: it calls TokenReview with this reviewer token and trusts
+  # the API server's CA from K8S_CA_CERT_FILE
+  "$VAULT" write auth/kubernetes/config kubernetes_host="$K8S_HOST" \
+    kubernetes_ca_cert=@"$K8S_CA_CERT_FILE" token_reviewer_jwt="$TOKEN_REVIEWER_JWT" \
+    disable_local_ca_jwt=true
+else
+  # Vault inside the cluster: its own service account token and CA are used
+  "$VAULT" write auth/kubernetes/config kubernetes_host="$K8S_HOST"
+fi
 
 "$VAULT" policy write dora-flow-runner "$(dirname "$0")/dora-flow-runner.hcl"
 "$VAULT" policy write dora-webhook "$(dirname "$0")/dora-webhook.hcl"
