@@ -73,8 +73,8 @@ def parse(text: str) -> tuple[dict[str, str], list[Stage]]:
             buf += stripped[:-1] + " "
             continue
         buf += stripped
-        op, _, args = buf.partition(" ")
-        instructions.append(Instruction(start, op.upper(), args.strip()))
+        op, _, rest = buf.partition(" ")
+        instructions.append(Instruction(start, op.upper(), rest.strip()))
         buf = ""
     if buf:
         raise ValueError(f"line {start}: instruction continues past the end of the file")
