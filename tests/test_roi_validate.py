@@ -289,3 +289,25 @@ def test_loader_reports_duplicate_template_files(tmp_path: Path) -> None:
     shutil.copy(directory / "B_01.01.csv", directory / "b_01.01 copy.csv")
     register = load_register(directory)
     assert any(i.rule == "file.duplicate" for i in register.issues)
+
+
+def test_rt_names_windows_1252_and_damaged_workbooks(tmp_path: Path) -> None:
+    directory = copy_sample(tmp_path)
+    # a file named with the draft numbering and headers "RT.01.03.0010 ..."
+    table = read(directory, "B_01.03")
+    (directory / "B_01.03.csv").unlink()
+    header = [f"RT.01.03.{h}" for h in table[0]]
+    write(directory, "RT.01.03", [header, *table[1:]])
+    # Excel's Windows-1252 export of B_01.01 with an umlaut in the name
+    b0101 = read(directory, "B_01.01")
+    b0101[1][1] = "Nordhafen Bank AG Zweigstelle Lübeck"
+    (directory / "B_01.01.csv").write_bytes("\n".join(",".join(r) for r in b0101).encode("cp1252"))
+    (directory / "B_99.01.xlsx").write_bytes(b"not a zip file")
+    (directory / "B_99.01.csv").unlink()
+    register, report = validate_directory(directory)
+    assert register.rows("B_01.01")[0].values["0020"].endswith("Lübeck")
+    assert register.templates["B_01.03"].file == "RT.01.03.csv"
+    rules = {(i.rule, i.file, i.severity) for i in report.issues}
+    assert ("file.encoding", "B_01.01.csv", "warning") in rules
+    assert ("file.unreadable", "B_99.01.xlsx", "error") in rules
+    assert report.error_count == 1

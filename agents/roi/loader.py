@@ -24,8 +24,9 @@ from agents.roi.templates import TEMPLATES, TemplateSpec
 
 __all__ = ["LoadedTemplate", "Register", "Row", "load_register", "template_code_of"]
 
-_FILE = re.compile(r"^[bB]_(\d{2})[._](\d{2})(?![0-9])")
-_HEADER = re.compile(r"^(?:[bB]_\d{2}\.\d{2}\.)?([cC])?(\d{4})(?![0-9])")
+# "B_02.02", "b_02.02" (EBA CSV names) and "RT.02.02" (the EBA's draft numbering)
+_FILE = re.compile(r"^(?:[bB]_|RT\.|rt\.)(\d{2})[._](\d{2})(?![0-9])")
+_HEADER = re.compile(r"^(?:(?:[bB]_|RT\.|rt\.)\d{2}\.\d{2}\.)?([cC])?(\d{4})(?![0-9])")
 #: extra file read by the Art. 30 checklist (not an ITS template)
 PROVISIONS_FILE = "contract_provisions"
 
@@ -84,8 +85,27 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _read_csv(path: Path) -> list[list[str]]:
-    text = path.read_text(encoding="utf-8-sig")
+def _decode(path: Path, issues: list[Issue] | None = None) -> str:
+    """UTF-8 (with or without BOM); Excel's Windows-1252 exports are read with a warning."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if issues is not None:
+            issues.append(
+                Issue(
+                    severity="warning",
+                    rule="file.encoding",
+                    file=path.name,
+                    message="not UTF-8; read as Windows-1252 (save the file as UTF-8)",
+                    reference="CIR (EU) 2024/2956 Art. 3 (data quality)",
+                )
+            )
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_csv(path: Path, issues: list[Issue] | None = None) -> list[list[str]]:
+    text = _decode(path, issues)
     first = text.splitlines()[0] if text else ""
     delimiter = max((",", ";", "\t"), key=first.count) if first else ","
     return [[c.strip() for c in r] for r in csv.reader(text.splitlines(), delimiter=delimiter)]
@@ -171,8 +191,8 @@ def _table(
     return LoadedTemplate(spec, name, columns, rows)
 
 
-def _provisions(path: Path) -> list[Row]:
-    table = _read_csv(path)
+def _provisions(path: Path, issues: list[Issue]) -> list[Row]:
+    table = _read_csv(path, issues)
     if not table:
         return []
     header = [h.strip() for h in table[0]]
@@ -215,14 +235,27 @@ def load_register(directory: str | Path) -> Register:
         suffix = path.suffix.lower()
         code = template_code_of(path.name)
         if suffix == ".csv" and path.stem == PROVISIONS_FILE:
-            register.provisions = _provisions(path)
+            register.provisions = _provisions(path, issues)
             register.provisions_file = path.name
         elif suffix == ".csv" and code:
-            add(code, path.name, _read_csv(path))
+            add(code, path.name, _read_csv(path, issues))
         elif suffix in (".xlsx", ".xlsm"):
             from openpyxl import load_workbook
 
-            wb = load_workbook(path, read_only=True, data_only=True)
+            try:
+                wb = load_workbook(path, read_only=True, data_only=True)
+            except Exception as exc:  # openpyxl raises many types for a damaged file
+                issues.append(
+                    Issue(
+                        severity="error",
+                        rule="file.unreadable",
+                        template=code,
+                        file=path.name,
+                        message=f"cannot read the workbook: {type(exc).__name__}: {exc}",
+                        reference="CIR (EU) 2024/2956 Art. 4",
+                    )
+                )
+                continue
             try:
                 if code:
                     add(code, path.name, _read_sheet(wb.worksheets[0]))
