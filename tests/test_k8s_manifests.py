@@ -76,8 +76,13 @@ def test_overlay_renders_the_whole_platform(overlay: str) -> None:
         if o["kind"] != "Namespace":
             assert o["metadata"]["namespace"] == "dora-workflows", o["metadata"]["name"]
     assert kinds["Namespace"] == {"dora-workflows"}
-    assert kinds["Deployment"] == {"dora-worker", "dora-webhook"}
-    assert kinds["ServiceAccount"] == {"dora-worker", "dora-webhook", "dora-flow-runner"}
+    assert kinds["Deployment"] == {"dora-worker", "dora-webhook", "dora-outbox-relay"}
+    assert kinds["ServiceAccount"] == {
+        "dora-worker",
+        "dora-webhook",
+        "dora-flow-runner",
+        "dora-outbox-relay",
+    }
     assert kinds["Role"] == kinds["RoleBinding"] == {"dora-worker"}
     assert kinds["Service"] == kinds["Ingress"] == {"dora-webhook"}
     assert kinds["HorizontalPodAutoscaler"] == kinds["PodDisruptionBudget"] == {"dora-webhook"}
@@ -381,7 +386,7 @@ def test_work_pool_template_agrees_with_the_manifests() -> None:
 def test_image_is_pinned_per_overlay() -> None:
     expected = {"dev": "1.1.0-rc.1", "prod": "1.0.0"}
     for overlay, tag in expected.items():
-        for name in ("dora-worker", "dora-webhook"):
+        for name in ("dora-worker", "dora-webhook", "dora-outbox-relay"):
             image = _container(_one(_overlay(overlay), "Deployment", name))["image"]
             assert image == f"{IMAGE}:{tag}"
 
@@ -459,6 +464,12 @@ def test_network_policies_allow_only_the_needed_flows() -> None:
     }
     worker_targets = _egress_targets(_one(objs, "NetworkPolicy", "dora-worker"))
     assert ("prefect", 4200) in worker_targets and ("10.20.0.0/28", 6443) in worker_targets
+    assert _egress_targets(_one(objs, "NetworkPolicy", "dora-outbox-relay")) == {
+        ("prefect", 4200),
+        ("postgres", 5432),
+        ("kafka", 9092),
+        ("kafka", 9093),
+    }
     assert _egress_targets(_one(objs, "NetworkPolicy", "allow-dns")) == {("kube-system", 53)}
 
 
@@ -480,6 +491,12 @@ def test_probe_paths_and_container_args_match_the_real_commands() -> None:
     params = serve.make_context("serve", list(webhook["args"][2:])).params
     assert params["port"] == webhook["ports"][0]["containerPort"] and params["host"] == "0.0.0.0"
     params = get_command(worker_app).make_context("worker", list(worker["args"][1:])).params
+    relay = _container(_one(objs, "Deployment", "dora-outbox-relay"))
+    from dora.events_cli import events_app
+
+    assert relay["args"][0] == "events"
+    relay_cmd = get_command(events_app).commands[relay["args"][1]]  # type: ignore[attr-defined]
+    relay_cmd.make_context(relay["args"][1], list(relay["args"][2:]))
     assert params["metrics_port"] == worker["ports"][0]["containerPort"]
     assert params["worker_type"] == "kubernetes" and params["host"] == "0.0.0.0"
 
@@ -503,7 +520,7 @@ def test_dockerfile_follows_the_image_rules() -> None:
     assert stages[-1].image == args["PYTHON_IMAGE"] and "3.11" in args["PYTHON_IMAGE"]
     user = stages[-1].ops("USER")[-1].args
     for overlay in OVERLAYS:
-        for name in ("dora-worker", "dora-webhook"):
+        for name in ("dora-worker", "dora-webhook", "dora-outbox-relay"):
             sc = _one(_overlay(overlay), "Deployment", name)["spec"]["template"]["spec"][
                 "securityContext"
             ]
