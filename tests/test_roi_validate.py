@@ -311,3 +311,12 @@ def test_rt_names_windows_1252_and_damaged_workbooks(tmp_path: Path) -> None:
     assert ("file.encoding", "B_01.01.csv", "warning") in rules
     assert ("file.unreadable", "B_99.01.xlsx", "error") in rules
     assert report.error_count == 1
+
+
+def test_spreadsheet_style_whole_numbers_are_accepted(tmp_path: Path) -> None:
+    directory = copy_sample(tmp_path)
+    set_cell(directory, "B_02.02", 2, "0100", "180.0")
+    register, report = validate_directory(directory)
+    assert report.valid and register.rows("B_02.02")[0].clean["0100"] == 180
+    set_cell(directory, "B_02.02", 2, "0100", "180.5")
+    assert _one(directory).rule == "format.integer"

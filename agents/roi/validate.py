@@ -71,7 +71,7 @@ NA_KEYS = {
     ("B_05.02", "0070"),
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INT = re.compile(r"^\d+$")
+_INT = re.compile(r"^\d+(\.0+)?$")  # "180.0" is what spreadsheets often write for 180
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -303,7 +303,7 @@ class _Checker:
         if kind == "integer":
             if not _INT.match(raw):
                 return None, f"{raw!r} is not a whole number >= 0", "format.integer"
-            return int(raw), None, ""
+            return int(raw.split(".", maxsplit=1)[0]), None, ""
         if kind == "amount":
             text = raw.replace(" ", "")
             if not _AMOUNT.match(text):
