@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from agents.ict_risk.tabular import parse_bool, parse_date, read_table, split_list
 from agents.threat_intel.models import Observable, Technique, Threat, Vulnerability
@@ -64,25 +64,27 @@ class IndicatorRow(BaseModel):
     def _date(cls, v: Any) -> Any:
         return parse_date(v)
 
-    @model_validator(mode="after")
-    def _value(self) -> IndicatorRow:
-        v, t = self.value, self.type
+    @field_validator("value")
+    @classmethod
+    def _value(cls, v: str, info: ValidationInfo) -> str:
+        """The value must fit the row's type (checked after ``type``, declared before it)."""
+        t = info.data.get("type")
         if t in {"ipv4", "ipv6"}:
             try:
                 ip = ipaddress.ip_network(v, strict=False)
             except ValueError:
-                raise ValueError(f"value {v!r} is not an IP address or network") from None
+                raise ValueError("not an IP address or network") from None
             if (ip.version == 4) != (t == "ipv4"):
-                raise ValueError(f"value {v!r} is not an {t} address")
+                raise ValueError(f"not an {t} address")
         elif t in _HEX and not re.fullmatch(rf"[0-9a-fA-F]{{{_HEX[t]}}}", v):
-            raise ValueError(f"value is not a {t} hash ({_HEX[t]} hex digits)")
+            raise ValueError(f"not a {t} hash ({_HEX[t]} hex digits)")
         elif t == "cve" and not CVE_RE.match(v):
-            raise ValueError(f"value {v!r} is not a CVE id (CVE-YYYY-NNNN)")
+            raise ValueError("not a CVE id (CVE-YYYY-NNNN)")
         elif t == "technique" and not _TECH.match(v):
-            raise ValueError(f"value {v!r} is not an ATT&CK technique id (T1234 or T1234.001)")
+            raise ValueError("not an ATT&CK technique id (T1234 or T1234.001)")
         elif t == "domain" and ("/" in v or " " in v or "." not in v):
-            raise ValueError(f"value {v!r} is not a domain name")
-        return self
+            raise ValueError("not a domain name")
+        return v
 
 
 def threats_from_csv(path: str | Path) -> list[Threat]:
