@@ -374,6 +374,9 @@ def test_tlpt_phase_time_limits_from_the_notification() -> None:
     assert ph["Red team test report"] - end == timedelta(weeks=4)
     assert ph["Blue team test report, replay and purple teaming"] - end == timedelta(weeks=10)
     assert all(p["reference"] for p in d.phases)
+    refs = [p["reference"] for p in d.phases]
+    assert any(r.startswith("RTS 2025/1190 Art. 12(7)") for r in refs)  # summary report
+    assert any(r.startswith("RTS 2025/1190 Art. 13(1)") for r in refs)  # remediation plan
 
 
 def test_assumed_notification_ends_testing_before_the_due_date() -> None:

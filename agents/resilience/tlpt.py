@@ -18,8 +18,9 @@ authority's notification (Art. 9(2)); board-approved scope specification within 
 inputs); active red teaming at least 12 weeks (Art. 11(5)); red-team report within 4
 weeks (Art. 12(2)); blue-team report, replay and purple teaming within 10 weeks of the end
 of active testing (Art. 12(4)-(5)); summary report within 8 weeks of the authority's
-confirmation that both reports are complete (Art. 12(7)) and the remediation plan; then
-the attestation (DORA Art. 26(7)).
+confirmation that both reports are complete (Art. 12(7)) and the remediation plan within
+8 weeks of that same notice (Art. 13(1)); then the attestation (DORA Art. 26(7), RTS Art.
+14).
 
 *Testers* (DORA Art. 26(8), Art. 27; RTS 2025/1190 Art. 15): internal testers need the
 authority's approval and an external threat intelligence provider; external testers
@@ -200,7 +201,8 @@ def external_testers_required(p: TlptProfile) -> tuple[bool, list[str]]:
         reasons.append(
             "Internal testers are possible only with the competent authority's approval, a "
             "threat intelligence provider external to the entity and the conditions of RTS "
-            "2025/1190 Art. 15 (DORA Art. 26(8), 27(2))."
+            "2025/1190 Art. 15 (a policy; a test lead and at least two more members, all employed "
+            "for the preceding 12 months) (DORA Art. 26(8), 27(2))."
         )
     return False, reasons
 
@@ -287,11 +289,23 @@ def phase_plan(
         ),
         (
             "Closure",
-            "Summary report and remediation plan (8 weeks after the authority confirms the reports; planned from the blue team deadline)",
+            "Summary report (8 weeks after the authority confirms the red and blue team "
+            "reports; planned from the blue team deadline)",
             rt_end + 18 * w,
             "RTS 2025/1190 Art. 12(7): within 8 weeks of the authority's notice",
         ),
-        ("Closure", "Attestation", rt_end + 18 * w, "DORA Art. 26(7); RTS 2025/1190 Annex VIII"),
+        (
+            "Closure",
+            "Remediation plan (same 8 weeks from the authority's Art. 12(7) notice)",
+            rt_end + 18 * w,
+            "RTS 2025/1190 Art. 13(1): within 8 weeks of the Art. 12(7) notification",
+        ),
+        (
+            "Closure",
+            "Attestation by the TLPT authority",
+            rt_end + 18 * w,
+            "DORA Art. 26(7); RTS 2025/1190 Art. 14 and Annex VIII",
+        ),
     ]
     return [
         {"phase": ph, "milestone": m, "date": d.isoformat(), "reference": ref}
