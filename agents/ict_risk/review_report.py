@@ -130,7 +130,11 @@ def build_view(
                 + (f" Group structure: {ctx.group_structure}" if ctx.group_structure else ""),
                 ctx.context or TODO,
                 "Major changes since the previous report: "
-                + ("; ".join(ctx.major_changes) if ctx.major_changes else TODO),
+                + (
+                    "; ".join(c.rstrip(".") for c in ctx.major_changes) + "."
+                    if ctx.major_changes
+                    else TODO
+                ),
                 "Executive summary of the ICT risk profile: " + profile + " " + findings_line,
             ],
         ),
