@@ -213,18 +213,21 @@ def test_kubernetes_pool_is_created_from_the_one_template_file(prefect_api: str)
     assert pool.base_job_template == load_template(TEMPLATE)
 
 
-def test_base_job_template_needs_the_kubernetes_type(prefect_api: str) -> None:
-    env = {**os.environ, "PREFECT_API_URL": prefect_api}
-    res = subprocess.run(
-        [DORA, "worker", "--type", "process", "--base-job-template", str(TEMPLATE)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert res.returncode == 2
-    assert "--base-job-template needs --type kubernetes" in res.stderr
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--type", "process", "--base-job-template", str(TEMPLATE)], "needs --type kubernetes"),
+        (["--base-job-template", "/nonexistent/template.json"], "is not a file"),
+    ],
+)
+def test_worker_usage_errors_exit_2(args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from dora.worker_cli import worker_app
+
+    result = CliRunner().invoke(worker_app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
 
 
 def test_dora_webhook_serve_answers_probes_and_metrics(prefect_api: str) -> None:
