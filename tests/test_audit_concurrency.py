@@ -33,6 +33,7 @@ _WRITER = textwrap.dedent(
             event = WorkflowEvent(type=EventType.TASK_STARTED, workflow_id=name,
                                   source=name, data={"i": i}, correlation_id=name)
             await store.append_event(event, streams=("events",))
+            await asyncio.sleep(0.005)  # like a task between hooks: lets the other writer in
         await store.close()
 
     asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))

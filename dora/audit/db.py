@@ -16,8 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dora.errors import ConfigurationError
@@ -47,6 +48,35 @@ async def resolve_url(settings: EventSettings) -> str | URL:
     return default_sqlite_url()
 
 
+def _sqlite_locking(sync_engine: Engine, sqlite_synchronous: str) -> None:
+    """WAL, durability, busy wait; BEGIN IMMEDIATE for writers, BEGIN for readers."""
+
+    @event.listens_for(sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        # readers (execution option dora_read) take a snapshot, not the write lock
+        read = conn.get_execution_options().get("dora_read")
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+def create_sync_engine(url: str | URL, sqlite_synchronous: str = "FULL") -> Engine:
+    """SQLite only: a pysqlite engine on the same file, used for write transactions."""
+    parsed = make_url(url).set(drivername="sqlite")
+    engine = sqlalchemy.create_engine(
+        parsed, connect_args={"timeout": 60, "check_same_thread": False}
+    )
+    _sqlite_locking(engine, sqlite_synchronous)
+    return engine
+
+
 def create_engine(url: str | URL, *, sqlite_synchronous: str = "FULL") -> AsyncEngine:
     """An async engine with the locking the chain needs (see the module docstring)."""
     parsed = make_url(url)
@@ -57,23 +87,7 @@ def create_engine(url: str | URL, *, sqlite_synchronous: str = "FULL") -> AsyncE
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, connect_args={"timeout": 60})
-        sync_engine = engine.sync_engine
-
-        @event.listens_for(sync_engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.close()
-
-        @event.listens_for(sync_engine, "begin")
-        def _begin(conn: Any) -> None:
-            # readers (execution option dora_read) take a snapshot, not the write lock
-            read = conn.get_execution_options().get("dora_read")
-            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
-
+        _sqlite_locking(engine.sync_engine, sqlite_synchronous)
         return engine
     if backend == "postgresql":
         if parsed.drivername != "postgresql+asyncpg":

@@ -13,19 +13,20 @@ still verifies from that point on.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dora.audit import schema
 from dora.audit.canonical import canonical_json, record_hash, to_jsonable
-from dora.audit.db import MIGRATION_LOCK_KEY, create_engine, resolve_url
+from dora.audit.db import MIGRATION_LOCK_KEY, create_engine, create_sync_engine, resolve_url
 from dora.audit.verify import AuditRecord, ChainBounds, VerifyReport, verify_chain
 from dora.errors import ConfigurationError
 from dora.events.models import WorkflowEvent
@@ -36,6 +37,7 @@ Stream = Literal["events", "audit"]
 STREAMS: tuple[Stream, ...] = ("events", "audit")
 
 HoldScope = Literal["all", "workflow", "run"]
+T = TypeVar("T")
 
 
 def stamp(moment: datetime | None = None) -> str:
@@ -133,6 +135,10 @@ class AuditStore:
     """Async audit store over one engine (use it from one event loop)."""
 
     engine: AsyncEngine
+    #: SQLite only: a sync (pysqlite) engine on the same file for writes. A write
+    #: transaction then costs one thread hop instead of one per DBAPI call (aiosqlite),
+    #: which is most of an append's time on a busy machine.
+    sync_engine: Engine | None = None
     #: the engine with deferred transactions (SQLite readers must not take the write lock)
     reader: AsyncEngine = field(init=False)
 
@@ -145,17 +151,33 @@ class AuditStore:
     ) -> AuditStore:
         """Connect (URL, else settings: URL, block or SQLite in DORA_HOME) and migrate."""
         settings = settings or get_event_settings()
+        target = url or await resolve_url(settings)
+        sync = settings.audit_sqlite_synchronous
+        engine = create_engine(target, sqlite_synchronous=sync)
         store = cls(
-            create_engine(
-                url or await resolve_url(settings),
-                sqlite_synchronous=settings.audit_sqlite_synchronous,
-            )
+            engine,
+            None if engine.dialect.name == "postgresql" else create_sync_engine(target, sync),
         )
         await store.migrate()
         return store
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.sync_engine is not None:
+            self.sync_engine.dispose()
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one write transaction (the chain's write lock held)."""
+        if self.sync_engine is None:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(fn, *args)
+        engine = self.sync_engine
+
+        def in_thread() -> T:
+            with engine.begin() as conn:
+                return fn(conn, *args)
+
+        return await asyncio.to_thread(in_thread)
 
     @property
     def is_postgres(self) -> bool:
@@ -171,14 +193,14 @@ class AuditStore:
 
     # -- appending ----------------------------------------------------------------------
 
-    async def _lock_head(self, conn: AsyncConnection) -> Any:
-        return (
-            await conn.execute(select(schema.chain).where(schema.chain.c.id == 1).with_for_update())
+    @staticmethod
+    def _lock_head(conn: Connection) -> Any:
+        return conn.execute(
+            select(schema.chain).where(schema.chain.c.id == 1).with_for_update()
         ).one()
 
-    async def _append_locked(
-        self, conn: AsyncConnection, entries: Sequence[Entry], head: Any
-    ) -> list[AuditRecord]:
+    @staticmethod
+    def _append_locked(conn: Connection, entries: Sequence[Entry], head: Any) -> list[AuditRecord]:
         seq, prev = int(head.head_seq), head.head_hash
         now = stamp()
         made: list[AuditRecord] = []
@@ -220,21 +242,23 @@ class AuditStore:
                     }
                 )
             prev = digest
-        await conn.execute(insert(schema.records), rows)
+        conn.execute(insert(schema.records), rows)
         if outbox_rows:
-            await conn.execute(insert(schema.outbox), outbox_rows)
-        await conn.execute(
+            conn.execute(insert(schema.outbox), outbox_rows)
+        conn.execute(
             update(schema.chain).where(schema.chain.c.id == 1).values(head_seq=seq, head_hash=prev)
         )
         return made
+
+    @classmethod
+    def _append_tx(cls, conn: Connection, entries: Sequence[Entry]) -> list[AuditRecord]:
+        return cls._append_locked(conn, entries, cls._lock_head(conn))
 
     async def append(self, entries: Sequence[Entry]) -> list[AuditRecord]:
         """Append entries in order, atomically, with their outbox rows; return the records."""
         if not entries:
             return []
-        async with self.engine.begin() as conn:
-            head = await self._lock_head(conn)
-            return await self._append_locked(conn, entries, head)
+        return await self._write(self._append_tx, list(entries))
 
     async def append_event(
         self, event: WorkflowEvent, *, kind: str | None = None, streams: Iterable[Stream] = ()
@@ -322,34 +346,39 @@ class AuditStore:
                 "legal hold: scope 'all' takes no value; 'workflow'/'run' need one"
             )
         now = stamp()
-        async with self.engine.begin() as conn:
-            head = await self._lock_head(conn)
-            result = await conn.execute(
+
+        def tx(conn: Connection) -> int:
+            head = self._lock_head(conn)
+            result = conn.execute(
                 insert(schema.holds).values(
                     scope=scope, value=value, reason=reason, placed_by=placed_by, placed_at=now
                 )
             )
             hold_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             data = {"hold_id": hold_id, "scope": scope, "value": value, "reason": reason}
-            await self._append_locked(
+            self._append_locked(
                 conn,
                 [Entry(kind="legal_hold.placed", data={**data, "placed_by": placed_by})],
                 head,
             )
+            return hold_id
+
+        hold_id = await self._write(tx)
         return Hold(hold_id, scope, value, reason, placed_by, now)
 
     async def release_hold(self, hold_id: int, *, released_by: str) -> None:
         now = stamp()
-        async with self.engine.begin() as conn:
-            head = await self._lock_head(conn)
-            result = await conn.execute(
+
+        def tx(conn: Connection) -> None:
+            head = self._lock_head(conn)
+            result = conn.execute(
                 update(schema.holds)
                 .where(schema.holds.c.id == hold_id, schema.holds.c.released_at.is_(None))
                 .values(released_by=released_by, released_at=now)
             )
             if result.rowcount != 1:
                 raise ConfigurationError(f"legal hold {hold_id}: no such active hold")
-            await self._append_locked(
+            self._append_locked(
                 conn,
                 [
                     Entry(
@@ -359,6 +388,8 @@ class AuditStore:
                 ],
                 head,
             )
+
+        await self._write(tx)
 
     async def holds(self, *, active_only: bool = True) -> list[Hold]:
         query = select(schema.holds).order_by(schema.holds.c.id)
@@ -388,10 +419,11 @@ class AuditStore:
         is active nothing is purged at all.
         """
         cutoff = stamp(older_than)
-        async with self.engine.begin() as conn:
-            head = await self._lock_head(conn)
+
+        def tx(conn: Connection) -> PurgeResult:
+            head = self._lock_head(conn)
             active = (
-                await conn.execute(select(schema.holds).where(schema.holds.c.released_at.is_(None)))
+                conn.execute(select(schema.holds).where(schema.holds.c.released_at.is_(None)))
             ).all()
             if any(h.scope == "all" for h in active):
                 return PurgeResult(reason="a legal hold on all records is active")
@@ -404,18 +436,18 @@ class AuditStore:
             if workflows:
                 conditions.append(r.workflow_id.in_(workflows))
             stop = or_(*conditions)
-            first_kept = (await conn.execute(select(func.min(r.seq)).where(stop))).scalar()
+            first_kept = (conn.execute(select(func.min(r.seq)).where(stop))).scalar()
             through = int(head.head_seq) if first_kept is None else int(first_kept) - 1
             if through <= int(head.base_seq):
                 return PurgeResult(reason="nothing old enough outside legal holds")
-            last = (await conn.execute(select(r.hash).where(r.seq == through))).scalar_one()
-            purged = (await conn.execute(delete(schema.records).where(r.seq <= through))).rowcount
-            await conn.execute(
+            last = (conn.execute(select(r.hash).where(r.seq == through))).scalar_one()
+            purged = (conn.execute(delete(schema.records).where(r.seq <= through))).rowcount
+            conn.execute(
                 update(schema.chain)
                 .where(schema.chain.c.id == 1)
                 .values(base_seq=through, base_hash=last)
             )
-            await self._append_locked(
+            self._append_locked(
                 conn,
                 [
                     Entry(
@@ -432,11 +464,13 @@ class AuditStore:
             )
             o = schema.outbox.c
             outbox_deleted = (
-                await conn.execute(
+                conn.execute(
                     delete(schema.outbox).where(and_(o.sent_at.is_not(None), o.created_at < cutoff))
                 )
             ).rowcount
-        return PurgeResult(purged, through, "retention", outbox_deleted)
+            return PurgeResult(purged, through, "retention", outbox_deleted)
+
+        return await self._write(tx)
 
     # -- outbox -------------------------------------------------------------------------
 
@@ -461,16 +495,17 @@ class AuditStore:
         dead = dead or {}
         now = stamp()
         o = schema.outbox.c
-        async with self.engine.begin() as conn:
+
+        def tx(conn: Connection) -> None:
             plain = [i for i in ids if i not in dead]
             for start in range(0, len(plain), 500):
-                await conn.execute(
+                conn.execute(
                     update(schema.outbox)
                     .where(o.id.in_(plain[start : start + 500]))
                     .values(sent_at=now, attempts=o.attempts + 1)
                 )
             for row_id, error in dead.items():
-                await conn.execute(
+                conn.execute(
                     update(schema.outbox)
                     .where(o.id == row_id)
                     .values(
@@ -478,17 +513,22 @@ class AuditStore:
                     )
                 )
 
+        await self._write(tx)
+
     async def note_failure(self, ids: Sequence[int], error: str) -> None:
         """Count a failed delivery attempt (the rows stay pending)."""
         if not ids:
             return
         o = schema.outbox.c
-        async with self.engine.begin() as conn:
-            await conn.execute(
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
                 update(schema.outbox)
                 .where(o.id.in_(list(ids)))
                 .values(attempts=o.attempts + 1, last_error=error[:2000])
             )
+
+        await self._write(tx)
 
     async def outbox_counts(self) -> dict[str, int]:
         o = schema.outbox.c
