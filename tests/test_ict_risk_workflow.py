@@ -113,3 +113,26 @@ def test_malformed_inventory_halts_with_located_errors(tmp_path: Path) -> None:
     assert task["attempts"] == 1  # halt, no retry: the file will not fix itself
     assert "assets-malformed.csv: row 3: end_of_support" in task["error"]
     assert data["tasks"]["review_report"]["state"] in ("skipped", "pending")
+
+
+def test_cli_run_prints_the_report_paths(prefect_api: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "DORA_REPORTS_DIR": str(tmp_path)}
+    res = subprocess.run(
+        [
+            sys.executable, "-m", "dora.cli.main", "run", str(DEFN),
+            "--input", f"business_functions={EX / 'business-functions.csv'}",
+            "--input", f"asset_inventory={EX / 'ict-assets.csv'}",
+            "--input", f"risk_register={EX / 'risk-register.csv'}",
+            "--input", f"review_context={EX / 'review-context.yaml'}",
+            "--input", "as_of=2026-11-20",
+        ],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "COMPLETED" in res.stdout and "routing: escalate → cio" in res.stdout
+    html = next(line for line in res.stdout.splitlines() if line.strip().startswith("html:"))
+    assert Path(html.split("html:", 1)[1].strip()).is_file()
+    assert "Traceback" not in res.stderr + res.stdout
