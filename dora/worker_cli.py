@@ -166,7 +166,9 @@ def worker(
     cmd = [_prefect_bin(), "worker", "start", "--pool", pool, "--type", worker_type]
     if worker_name:
         cmd += ["--name", worker_name]
-    child = subprocess.Popen(cmd, env=env)
+    # own session: a signal to our process group (Ctrl-C, `timeout`) reaches the child only
+    # through forward(), once; Prefect escalates a second SIGTERM to SIGKILL
+    child = subprocess.Popen(cmd, env=env, start_new_session=True)
     up.labels(pool=pool).set(1)
 
     def live() -> tuple[bool, str]:

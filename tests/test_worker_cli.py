@@ -192,25 +192,49 @@ def test_dora_worker_without_api_is_alive_but_not_ready(tmp_path: Path) -> None:
         _stop(proc)
 
 
-def test_kubernetes_pool_is_created_from_the_one_template_file(prefect_api: str) -> None:
-    """What the worker Deployment does at start: ``--base-job-template`` points at the
-    ConfigMap generated from k8s/work-pool/base-job-template.json."""
+def test_kubernetes_worker_creates_its_pool_from_the_one_template_file(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    """The worker container's command (k8s/base/worker/deployment.yaml) without a cluster:
+    the pool is created from k8s/work-pool/base-job-template.json, the Prefect kubernetes
+    worker runs (its observer logs that it has no cluster credentials) and the probes
+    answer."""
     from prefect import get_client
 
-    from dora.worker_cli import ensure_pool_from_file
     from flows.k8s_pool import load_template
 
-    name = f"dora-k8s-{uuid.uuid4().hex[:6]}"
-    assert ensure_pool_from_file(name, TEMPLATE) == "created"
-    assert ensure_pool_from_file(name, TEMPLATE) == "unchanged"
+    port = free_port()
+    pool = f"dora-k8s-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "DORA_LOG_FORMAT": "json"}
+    cmd = [DORA, "worker", "--pool", pool, "--type", "kubernetes"]
+    cmd += ["--base-job-template", str(TEMPLATE), "--metrics-port", str(port)]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "out").open("w"),
+        stderr=(tmp_path / "err").open("w"),
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _get(f"{base}/ready")[0] == 200, proc, "kubernetes worker /ready")
+        assert f'dora_worker_up{{pool="{pool}"}} 1.0' in _get(f"{base}/metrics")[1]
+    finally:
+        _stop(proc)
+    assert f"work pool {pool}: created" in (tmp_path / "err").read_text()
 
     async def read() -> Any:
         async with get_client() as client:
-            return await client.read_work_pool(name)
+            return await client.read_work_pool(pool)
 
-    pool = asyncio.run(read())
-    assert pool.type == "kubernetes"
-    assert pool.base_job_template == load_template(TEMPLATE)
+    created = asyncio.run(read())
+    assert created.type == "kubernetes"
+    assert created.base_job_template == load_template(TEMPLATE)
+
+    from dora.worker_cli import ensure_pool_from_file
+
+    assert ensure_pool_from_file(pool, TEMPLATE) == "unchanged"
 
 
 @pytest.mark.parametrize(
