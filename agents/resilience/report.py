@@ -163,9 +163,12 @@ def build_view(p: TestingProgramme, *, generated_at: str, run_id: str) -> Report
         Section(
             id="approval",
             heading="Approval",
-            reference="DORA Art. 5(2), 24(1)",
+            reference="DORA Art. 5(2)(a), 24(1)",
             paragraphs=[
-                "The programme is submitted for approval; the run records who approved it (require_approval rule of the workflow)."
+                "DORA does not prescribe who approves the testing programme; as a governance "
+                "choice it is approved by the CIO and the management body, which bears the "
+                "ultimate responsibility for ICT risk (Art. 5(2)(a)). The run records who "
+                "approved it (require_approval rule of the workflow)."
             ],
         ),
     ]
