@@ -2,7 +2,7 @@
 
 *Scope.* Every ICT asset that supports a critical or important function (CIF), directly or
 through dependencies (the mapping of the ICT risk review), must have appropriate tests at
-least yearly (DORA Art. 24(6)). The *test types* are a risk-based choice (Art. 24(2),
+least yearly (DORA Art. 24(6)). The *test types* are a risk-based choice (Art. 24(3),
 25(1)); the rule used here, so planners can recompute it:
 
 - every CIF asset: a vulnerability assessment (Art. 25(1));
@@ -228,7 +228,7 @@ def build_programme(
                 else "compliant"
             )
             cadence = "at least yearly"
-            ref = "DORA Art. 24(6); test types Art. 24(2), 25(1)"
+            ref = "DORA Art. 24(6); test types Art. 24(3), 25(1)"
         else:
             due = (
                 last + relativedelta(months=non_cif_interval_months)
@@ -241,7 +241,7 @@ def build_programme(
                 if non_cif_interval_months
                 else "risk-based, no statutory frequency"
             )
-            ref = "DORA Art. 24(2)"
+            ref = "DORA Art. 24(3)"
         systems.append(
             SystemPlan(
                 asset_id=a.asset_id,

@@ -17,11 +17,11 @@ def build_view(p: TestingProgramme, *, generated_at: str, run_id: str) -> Report
         Section(
             id="scope",
             heading="Programme scope and test selection",
-            reference="DORA Art. 24(1)-(2), 24(6), 25(1)",
+            reference="DORA Art. 24(1)-(3), 24(6), 25(1)",
             paragraphs=[
                 f"{s.systems_in_scope} of {s.systems} ICT assets support critical or important "
                 "functions (directly or through dependencies) and are tested at least yearly "
-                "(DORA Art. 24(6)). Test types are chosen risk-based (Art. 24(2)): a "
+                "(DORA Art. 24(6)). Test types are chosen risk-based (Art. 24(3)): a "
                 "vulnerability assessment for every such asset, a penetration test for those "
                 "exposed to the internet, a network security assessment for network and "
                 "identity assets. Other assets are tested risk-based; DORA sets no frequency "
