@@ -187,7 +187,7 @@ def external_testers_required(p: TlptProfile) -> tuple[bool, list[str]]:
     """DORA Art. 26(8): external testers every third test; significant CIs external only."""
     if p.significant_credit_institution:
         return True, [
-            "Significant credit institution (ECB-supervised): external testers only (DORA Art. 26(8), third subparagraph)."
+            "Significant credit institution (ECB-supervised): external testers only (DORA Art. 26(8), second subparagraph)."
         ]
     history = sorted(p.past_tlpts, key=lambda t: t.red_team_end)
     last_two = [t.tester_type for t in history[-2:]]
