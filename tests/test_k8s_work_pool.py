@@ -188,12 +188,15 @@ def test_production_prefect_file_moves_schedules_and_uses_dora_image(
 ) -> None:
     monkeypatch.setenv("DORA_IMAGE", "registry.example/dora:2.0.1")
     doc = k8s_pool.production_prefect_file(ROOT)
-    (dep,) = doc["deployments"]
-    assert dep["work_pool"]["job_variables"]["image"] == "registry.example/dora:2.0.1"
+    assert all(
+        d["work_pool"]["job_variables"]["image"] == "registry.example/dora:2.0.1"
+        for d in doc["deployments"]
+    )
+    dep = next(d for d in doc["deployments"] if d["name"] == "dora-compliance-assessment-k8s")
     assert dep["schedules"][0]["cron"] == "0 0 1 */3 *"
     assert dep["triggers"][0]["expect"] == ["policy.updated"]
     doc = k8s_pool.production_prefect_file(ROOT, image="r/d:1", schedules=False)
-    assert "schedules" not in doc["deployments"][0]
+    assert all("schedules" not in d for d in doc["deployments"])
 
 
 @pytest.mark.usefixtures("prefect_api")
