@@ -53,6 +53,7 @@ def double(n: int) -> dict[str, int]:
         agent="calc",
         agent_version="1.0",
         outputs_of=lambda out: out["value"],
+        extra_of=lambda out: {"agent_id": "calc-7", "agent_version": "1.0"},
         recorder=_recorder,
     )
 )
@@ -94,7 +95,7 @@ def test_flow_hooks_record_every_transition_in_one_chain(prefect_api: str, tmp_p
         kinds = [r.kind for r in records]
         assert kinds[0] == "run.bound" and kinds[-1] == "workflow.completed"
         assert sorted(kinds[1:-1]) == sorted(
-            ["task.started"] * 3 + ["task.completed"] * 2 + ["task.failed"]
+            ["task.started"] * 3 + ["task.completed"] * 2 + ["task.failed", "agent.assigned"]
         )
         events = {r.event_id: WorkflowEvent.from_dict(r.data) for r in records}
         assert all(e.correlation_id == run_id for e in events.values())
@@ -124,6 +125,10 @@ def test_flow_hooks_record_every_transition_in_one_chain(prefect_api: str, tmp_p
         failed = by_task["explode"]["task.failed"].data
         assert failed["error_type"] == "agent_error" and "cannot handle 11" in failed["error"]
         assert by_task["double"]["task.started"].data["agent"] == "calc"
+        assigned = by_task["add"]["agent.assigned"]
+        assert (assigned.data["agent_id"], assigned.data["agent_version"]) == ("calc-7", "1.0")
+        assert assigned.causation_id == by_task["add"]["task.started"].id
+        assert by_task["add"]["task.completed"].data["agent_id"] == "calc-7"
         assert store.verify().ok
         # no Kafka configured: the store holds everything, nothing is queued
         assert store.call(store.store.outbox_counts())["pending"] == 0
@@ -233,14 +238,14 @@ def test_flow_events_reach_kafka_in_run_order(
                 for _ in range(40):
                     batch = await consumer.getmany(timeout_ms=300)
                     out += [json.loads(m.value) for ms in batch.values() for m in ms]
-                    if len(out) >= 16:
+                    if len(out) >= 18:
                         break
             finally:
                 await consumer.stop()
             return out
 
         messages = asyncio.run(publish_and_read())
-        assert len({m["id"] for m in messages}) == 16  # 8 events per run, 2 runs
+        assert len({m["id"] for m in messages}) == 18  # 9 events per run, 2 runs
         for run in run_ids:
             mine = [m for m in messages if m["correlation_id"] == run]
             seqs = [m["metadata"]["audit_seq"] for m in mine]

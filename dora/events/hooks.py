@@ -100,9 +100,16 @@ def task_hooks(
     agent: str | None = None,
     agent_version: str | None = None,
     outputs_of: Callable[[Any], Any] | None = None,
+    extra_of: Callable[[Any], dict[str, Any]] | None = None,
     recorder: RecorderFactory = get_recorder,
 ) -> dict[str, list[Callable[..., None]]]:
-    """``on_running`` / ``on_completion`` / ``on_failure`` hooks for one task."""
+    """``on_running`` / ``on_completion`` / ``on_failure`` hooks for one task.
+
+    ``outputs_of(result)``: the part of the task's return value to digest as its outputs.
+    ``extra_of(result)``: more fields for the ``task.completed`` record; when it names an
+    ``agent_id`` (and ``agent_version``), an ``agent.assigned`` event records which agent
+    the coordinator picked (known only once the task has run).
+    """
 
     def running(task: Any, task_run: Any, state: Any) -> None:
         rec = recorder()
@@ -130,7 +137,17 @@ def task_hooks(
         def record() -> None:
             value = state.result(raise_on_failure=False)
             outputs = outputs_of(value) if outputs_of is not None else value
+            extra = extra_of(value) if extra_of is not None else {}
             duration = getattr(task_run, "total_run_time", None)
+            if extra.get("agent_id"):
+                rec.agent_assigned(
+                    workflow_id,
+                    str(task_run.flow_run_id),
+                    task_id,
+                    agent_id=str(extra["agent_id"]),
+                    agent_type=str(extra.get("agent_type") or agent or ""),
+                    agent_version=str(extra.get("agent_version") or ""),
+                )
             rec.task_completed(
                 workflow_id,
                 str(task_run.flow_run_id),
@@ -138,6 +155,7 @@ def task_hooks(
                 task_run_id=str(task_run.id),
                 outputs=outputs,
                 duration_s=duration.total_seconds() if duration is not None else None,
+                extra=extra,
             )
 
         _guard("task_completed", record)

@@ -229,7 +229,7 @@ class Recorder:
                 "agent_version": agent_version,
             },
             kind="agent.assigned",
-            causation_id=self._root(run_id),
+            causation_id=self._task_cause(run_id, task_id),
         )
 
     def task_started(
@@ -276,7 +276,9 @@ class Recorder:
         task_run_id: str | None = None,
         outputs: Any = None,
         duration_s: float | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> WorkflowEvent:
+        """``extra``: what else the outcome says (e.g. agent_id/agent_version that ran it)."""
         names = sorted(outputs) if isinstance(outputs, dict) else None
         event = self.record(
             EventType.TASK_COMPLETED,
@@ -288,6 +290,7 @@ class Recorder:
                 "outputs_digest": None if outputs is None else digest(outputs),
                 "output_names": names,
                 "duration_s": duration_s,
+                **(extra or {}),
             },
             kind="task.completed",
             causation_id=self._task_cause(run_id, task_id),
