@@ -393,8 +393,12 @@ def test_image_is_pinned_per_overlay() -> None:
 
 def test_overlays_differ_where_they_should() -> None:
     dev, prod = _overlay("dev"), _overlay("prod")
-    assert _one(dev, "Deployment", "dora-webhook")["spec"]["replicas"] == 1
-    assert _one(prod, "Deployment", "dora-webhook")["spec"]["replicas"] == 3
+    # the HPA owns the webhook's replica count; the Deployment must not fight it
+    assert "replicas" not in _one(dev, "Deployment", "dora-webhook")["spec"]
+    assert "replicas" not in _one(prod, "Deployment", "dora-webhook")["spec"]
+    assert (
+        _container(_one(dev, "Deployment", "dora-webhook"))["resources"]["limits"]["cpu"] == "250m"
+    )
     assert _one(prod, "Deployment", "dora-worker")["spec"]["replicas"] == 2
     hpa_dev, hpa_prod = (
         _one(o, "HorizontalPodAutoscaler", "dora-webhook")["spec"] for o in (dev, prod)
