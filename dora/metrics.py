@@ -188,7 +188,11 @@ class RunStatePoller:
     flow runs of a work pool in each state type, as the Prefect API counts them.
 
     Polled in a daemon thread every ``interval_s``; ``last_ok`` tells readiness whether the
-    API answered recently.
+    API answered recently. Plain HTTP (``POST /flow_runs/count``, nine small calls) rather
+    than Prefect's client, whose retries with backoff would hold a poll for many seconds
+    when the API is down. Limitation: with the server's CSRF protection enabled
+    (``PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED``, off by default and in our Helm values)
+    these POSTs are refused and the poll-error counter rises.
     """
 
     def __init__(
