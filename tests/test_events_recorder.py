@@ -261,3 +261,48 @@ def test_flow_events_reach_kafka_in_run_order(
 def _no_leftover_recorder() -> Any:
     yield
     assert not _CURRENT
+
+
+def test_events_also_reach_prefect_with_the_same_ids(prefect_api: str, tmp_path: Path) -> None:
+    """Without Kafka the store and Prefect's event stream (automations) carry the events."""
+    from prefect.client.orchestration import get_client
+
+    store = BlockingAuditStore(f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+    rec = Recorder(store, source="test", streams=(), emit_prefect=True)
+    _CURRENT.append(rec)
+    try:
+        state = hand_written(3, return_state=True)
+        run_id = str(state.state_details.flow_run_id)
+        recorded = {r.event_id for r in store.records(run_id=run_id)}
+
+        async def prefect_events() -> list[dict[str, Any]]:
+            async with get_client() as client:
+                found: list[dict[str, Any]] = []
+                for _ in range(100):
+                    resp = await client._client.post(
+                        "/events/filter",
+                        json={
+                            "filter": {
+                                "event": {"prefix": ["dora.event."]},
+                                "related": {
+                                    "resources_in_roles": [
+                                        [f"prefect.flow-run.{run_id}", "flow-run"]
+                                    ]
+                                },
+                            },
+                            "limit": 50,
+                        },
+                    )
+                    found = resp.json().get("events", [])
+                    if len(found) >= len(recorded):
+                        break
+                    await asyncio.sleep(0.2)
+                return found
+
+        found = asyncio.run(prefect_events())
+        assert {e["id"] for e in found} == recorded
+        names = {e["event"] for e in found}
+        assert {"dora.event.run.bound", "dora.event.task.failed"} <= names
+    finally:
+        _CURRENT.pop()
+        store.close()
