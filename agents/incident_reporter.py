@@ -233,8 +233,12 @@ class IncidentReporterAgent(SimpleAgent):
                 check = validate(draft, stage)
                 outputs[name] = export(draft, stage) | {"validation": check.model_dump(mode="json")}
                 if stage == "initial":
-                    outputs["initial_validation"] = check.model_dump(mode="json")
-                    outputs["ready_for_submission"] = c.major and check.complete
+                    submitted = incident.initial_submitted_at is not None
+                    outputs["initial_validation"] = check.model_dump(mode="json") | {
+                        "already_submitted": submitted
+                    }
+                    # approval is asked once, for a complete notification not yet sent
+                    outputs["ready_for_submission"] = c.major and check.complete and not submitted
         if "initial_notification" in outputs:
             out = self._write(
                 task,
@@ -281,7 +285,9 @@ class IncidentReporterAgent(SimpleAgent):
         if "ready_for_submission" in selected:
             missing = outputs["initial_validation"]["missing"]
             summary += (
-                " Initial notification complete, awaiting approval."
+                " Initial notification already submitted."
+                if incident.initial_submitted_at is not None
+                else " Initial notification complete, awaiting approval."
                 if selected["ready_for_submission"]
                 else f" Initial notification draft: {len(missing)} mandatory field(s) missing "
                 + ", ".join(p["field"] for p in missing)

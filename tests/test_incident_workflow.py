@@ -160,3 +160,28 @@ def test_invalid_incident_halts_naming_the_field(flow_obj: Any) -> None:
     assert data["tasks"]["classify"]["error_type"] == "data_validation_error"
     assert "entity.member_state" in data["tasks"]["classify"]["error"]
     assert data["message"].startswith("halted")
+
+
+def test_already_submitted_initial_is_not_approved_again(flow_obj: Any) -> None:
+    incident = json.loads((EXAMPLES / "ransomware-fr-payment-institution.json").read_text())
+    state, data = _run(flow_obj, incident)
+    assert state.is_completed(), data["message"]
+    out = data["outputs"]
+    assert out["classify"]["major"] is True  # Art. 6(c) + 9(5)(b): malicious access alone
+    assert out["prepare_initial"]["ready_for_submission"] is False
+    assert out["prepare_initial"]["initial_validation"]["already_submitted"] is True
+    assert {d["action"] for d in data["decisions"] if d["fired"]} == {"escalate"}
+    status = out["report_tracking"]["report_status"]
+    assert status["initial_notification"]["state"] == "submitted_on_time"
+    assert status["intermediate_report"]["due"] == "2026-07-16T14:40:00+02:00"
+
+
+def test_incomplete_draft_alerts_instead_of_asking_for_approval(flow_obj: Any) -> None:
+    incident = json.loads((EXAMPLES / "payment-outage-de-credit-institution.json").read_text())
+    del incident["extra"]["report"]["description"]  # field 2.4
+    state, data = _run(flow_obj, incident)
+    assert state.is_completed(), data["message"]
+    assert [
+        p["field"] for p in data["outputs"]["prepare_initial"]["initial_validation"]["missing"]
+    ] == ["2.4"]
+    assert {d["action"] for d in data["decisions"] if d["fired"]} == {"escalate", "alert"}
