@@ -270,3 +270,50 @@ async def test_unprocessable_events_go_to_the_dead_letter_topic(
     assert "JSONDecodeError" in letters["garbled-1"]["error_type"]
     assert await store.outbox_counts() == {"pending": 0, "sent": 5, "dead_letter": 2}
     await store.close()
+
+
+async def test_processor_for_topic_consumers_dead_letters_to_kafka_and_reraises(
+    tansu: Tansu,
+) -> None:
+    """The seed's contract for agents reading topics: middleware in order, handlers per
+    type, a failing event goes to the dead-letter topic with the error and is re-raised."""
+    from aiokafka import AIOKafkaProducer
+
+    from dora.events.processor import TopicDeadLetters
+
+    config = _config(tansu, uuid.uuid4().hex[:8])
+    await _create_topics(config)
+    producer = AIOKafkaProducer(**config.producer_options())
+    await producer.start()
+    try:
+        processor = EventProcessor(TopicDeadLetters(producer, config.topic_dead_letters))
+        order: list[str] = []
+
+        @processor.use
+        async def first(event: WorkflowEvent) -> WorkflowEvent:
+            order.append("first")
+            return event.model_copy(update={"metadata": {"step": 1}})
+
+        @processor.use
+        async def second(event: WorkflowEvent) -> WorkflowEvent:
+            order.append(f"second saw step {event.metadata['step']}")
+            return event
+
+        @processor.on(EventType.AGENT_ERROR)
+        async def page_someone(event: WorkflowEvent) -> None:
+            raise RuntimeError("pager service unreachable")
+
+        ok = _event("p", 1, EventType.AGENT_AVAILABLE)
+        assert (await processor.process_event(ok)).metadata == {"step": 1}
+        assert order == ["first", "second saw step 1"]
+        bad = _event("p", 2, EventType.AGENT_ERROR)
+        with pytest.raises(RuntimeError, match="pager service unreachable"):
+            await processor.process_event(bad)
+    finally:
+        await producer.stop()
+    dead = await _consume(config, config.topic_dead_letters, until=1)
+    assert len(dead) == 1
+    letter = json.loads(dead[0].value)
+    assert letter["event"]["id"] == bad.id
+    assert letter["error"] == "RuntimeError: pager service unreachable"
+    assert dead[0].key.decode() == bad.workflow_id
