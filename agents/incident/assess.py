@@ -7,7 +7,6 @@ Why one function for the CLI and the agent: ``dora incident classify --json`` an
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -59,9 +58,3 @@ def assess(
     return IncidentAssessment(
         incident=incident, classification=c, schedule=schedule(incident, c.major)
     )
-
-
-def as_of_default() -> datetime:
-    from datetime import UTC
-
-    return datetime.now(UTC)

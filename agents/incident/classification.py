@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.incident.deadlines import add_months, zone
 from agents.incident.models import (
     Clients,
     CyberThreat,
@@ -420,18 +421,6 @@ def classify(incident: Incident) -> Classification:
 
 
 # ----------------------------------------------------------------- recurring (Art. 8(2))
-def _add_months(when: datetime, months: int) -> datetime:
-    from agents.incident.deadlines import add_months
-
-    return add_months(when, months)
-
-
-def zone(member_state: str) -> Any:
-    from agents.incident.deadlines import zone as _zone
-
-    return _zone(member_state)
-
-
 def aggregate(incidents: list[Incident], incident_id: str) -> Incident:
     """The collective impact of several incidents, as one incident for Art. 8(1).
 
@@ -514,7 +503,7 @@ def recurring_check(
         )
     # "within 6 months" in calendar months of the entity's Member State
     end = (occurred_at or incident.detected_at).astimezone(zone(entity.member_state))
-    start = _add_months(end, -6)
+    start = add_months(end, -6)
     key = root_cause.strip().casefold()
     group = [
         h
@@ -611,7 +600,7 @@ def monthly_recurring_check(
     for items in by_cause.values():
         ms = items[0].incident.entity.member_state
         end = as_of.astimezone(zone(ms))
-        start = _add_months(end, -6)
+        start = add_months(end, -6)
         starts.append(start)
         inside = [h for h in items if start <= h.when <= end and not classify(h.incident).major]
         if len(inside) < 2:
@@ -623,7 +612,7 @@ def monthly_recurring_check(
         )
         if result.applicable:
             groups.append(result)
-    start = min(starts) if starts else _add_months(as_of, -6)
+    start = min(starts) if starts else add_months(as_of, -6)
     major = sum(1 for g in groups if g.major)
     why = (
         f"{len(groups)} root cause(s) with two or more non-major incidents since "
