@@ -208,9 +208,137 @@ MAJOR_CASES: list[tuple[str, dict[str, Any], bool, list[str]]] = [
 ]
 
 
+MAJOR_FIGURES = {"downtime_hours": 3, "economic_impact_eur": 150_000}
+_SAT = {"detected_at": "2026-03-06T22:00:00+01:00", "classified_at": "2026-03-07T00:30:00+01:00"}
+_SAT_72 = {
+    "detected_at": "2026-03-04T08:00:00+01:00",
+    "classified_at": "2026-03-04T09:00:00+01:00",
+    "initial_submitted_at": "2026-03-04T10:00:00+01:00",
+}
+_N = None
+
+#: (case id, entity changes, incident overrides, (initial, intermediate, final) due)
+DEADLINE_CASES: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str | None, ...]]] = [
+    ("4h_from_classification", {}, {}, ("2026-03-06T18:00:00+01:00", _N, _N)),
+    (
+        "24h_from_awareness_first",
+        {},
+        {"detected_at": "2026-03-09T10:00:00+01:00", "classified_at": "2026-03-10T08:00:00+01:00"},
+        ("2026-03-10T10:00:00+01:00", _N, _N),
+    ),
+    (
+        "classified_at_24h",
+        {},
+        {"detected_at": "2026-03-09T10:00:00+01:00", "classified_at": "2026-03-10T10:00:00+01:00"},
+        ("2026-03-10T10:00:00+01:00", _N, _N),
+    ),
+    (
+        "classified_after_24h",
+        {},
+        {"detected_at": "2026-03-09T10:00:00+01:00", "classified_at": "2026-03-10T10:01:00+01:00"},
+        ("2026-03-10T14:01:00+01:00", _N, _N),
+    ),
+    (
+        "weekend_payment_institution",
+        {"type": "payment_institution"},
+        _SAT,
+        ("2026-03-09T12:00:00+01:00", _N, _N),
+    ),
+    (
+        "weekend_credit_institution",
+        {"type": "credit_institution"},
+        _SAT,
+        ("2026-03-07T04:30:00+01:00", _N, _N),
+    ),
+    ("weekend_ccp", {"type": "central_counterparty"}, _SAT, ("2026-03-07T04:30:00+01:00", _N, _N)),
+    (
+        "weekend_trading_venue",
+        {"type": "trading_venue"},
+        _SAT,
+        ("2026-03-07T04:30:00+01:00", _N, _N),
+    ),
+    (
+        "weekend_nis2",
+        {"type": "insurance_undertaking", "nis2_entity": True},
+        _SAT,
+        ("2026-03-07T04:30:00+01:00", _N, _N),
+    ),
+    (
+        "intermediate_weekend_relief",
+        {"type": "investment_firm"},
+        _SAT_72,
+        ("2026-03-04T13:00:00+01:00", "2026-03-09T12:00:00+01:00", _N),
+    ),
+    (
+        "intermediate_weekend_credit_institution",
+        {},
+        _SAT_72,
+        ("2026-03-04T13:00:00+01:00", "2026-03-07T10:00:00+01:00", _N),
+    ),
+    (
+        "de_good_friday",
+        {"type": "payment_institution"},
+        {"detected_at": "2026-04-03T04:00:00+02:00", "classified_at": "2026-04-03T05:00:00+02:00"},
+        ("2026-04-07T12:00:00+02:00", _N, _N),
+    ),
+    (
+        "fr_bastille_day",
+        {"type": "investment_firm", "member_state": "FR"},
+        {
+            "detected_at": "2026-07-11T08:00:00+02:00",
+            "classified_at": "2026-07-11T09:00:00+02:00",
+            "initial_submitted_at": "2026-07-11T09:00:00+02:00",
+        },
+        ("2026-07-13T12:00:00+02:00", "2026-07-15T12:00:00+02:00", _N),
+    ),
+    (
+        "final_month_end_saturday_credit_institution",
+        {},
+        {
+            "detected_at": "2026-01-29T09:00:00+01:00",
+            "classified_at": "2026-01-29T10:00:00+01:00",
+            "initial_submitted_at": "2026-01-29T11:00:00+01:00",
+            "intermediate_submitted_at": "2026-01-31T10:00:00+01:00",
+        },
+        ("2026-01-29T14:00:00+01:00", "2026-02-01T11:00:00+01:00", "2026-03-02T12:00:00+01:00"),
+    ),
+    (
+        "dst_spring_forward",
+        {},
+        {"detected_at": "2026-03-29T00:30:00+01:00", "classified_at": "2026-03-29T00:30:00+01:00"},
+        ("2026-03-29T05:30:00+02:00", _N, _N),
+    ),
+    (
+        "dst_fall_back",
+        {},
+        {"detected_at": "2026-10-25T00:30:00+02:00", "classified_at": "2026-10-25T00:30:00+02:00"},
+        ("2026-10-25T03:30:00+01:00", _N, _N),
+    ),
+    (
+        "dst_72h_and_month",
+        {},
+        {
+            "detected_at": "2026-03-27T08:00:00+01:00",
+            "classified_at": "2026-03-27T10:00:00+01:00",
+            "initial_submitted_at": "2026-03-27T12:00:00+01:00",
+            "intermediate_submitted_at": "2026-03-30T12:30:00+02:00",
+        },
+        ("2026-03-27T14:00:00+01:00", "2026-03-30T13:00:00+02:00", "2026-04-30T12:30:00+02:00"),
+    ),
+]
+
+
+def deadline_case(entity: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    data = incident(**(MAJOR_FIGURES | overrides))
+    data["entity"] |= entity
+    return data
+
+
 def test_every_case_is_a_valid_incident() -> None:
     from agents.incident.inputs import parse
     from agents.incident.models import Incident
 
     for case_id, overrides, *_ in THRESHOLD_CASES + MAJOR_CASES:  # type: ignore[operator]
         assert parse(Incident, incident(**overrides), case_id).incident_id == "INC-1"
+    for case_id, entity, overrides, _ in DEADLINE_CASES:
+        assert parse(Incident, deadline_case(entity, overrides), case_id).entity.member_state

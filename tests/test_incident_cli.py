@@ -14,7 +14,15 @@ import pytest
 from typer.testing import CliRunner
 
 from dora.cli.main import app
-from tests.test_incident_cases import BASE, FIXTURES, MAJOR_CASES, THRESHOLD_CASES, incident
+from tests.test_incident_cases import (
+    BASE,
+    DEADLINE_CASES,
+    FIXTURES,
+    MAJOR_CASES,
+    THRESHOLD_CASES,
+    deadline_case,
+    incident,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "incidents"
@@ -364,3 +372,19 @@ def test_recurring_command() -> None:
         ).exit_code
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("entity", "overrides", "expected"),
+    [pytest.param(e, o, x, id=i) for i, e, o, x in DEADLINE_CASES],
+)
+def test_deadline_table_through_cli(
+    tmp_path: Path,
+    entity: dict[str, Any],
+    overrides: dict[str, Any],
+    expected: tuple[str | None, ...],
+) -> None:
+    code, out, _ = _classify(tmp_path, deadline_case(entity, overrides))
+    assert code == 0 and out["major"] is True
+    d = out["deadlines"]
+    assert (d["initial_notification"], d["intermediate_report"], d["final_report"]) == expected

@@ -18,7 +18,7 @@ from agents.incident.deadlines import (
 )
 from agents.incident.inputs import parse
 from agents.incident.models import MEMBER_STATE_TIME_ZONES, Incident
-from tests.test_incident_cases import incident
+from tests.test_incident_cases import DEADLINE_CASES, deadline_case, incident
 
 MAJOR = {"downtime_hours": 3, "economic_impact_eur": 150_000}
 
@@ -385,3 +385,14 @@ def test_reminders_due_now_and_overdue() -> None:
     assert [(r.report, r.state) for r in late_call] == [("initial_notification", "due_now")]
     gone = reminders(s, datetime.fromisoformat("2026-03-06T18:01:00+01:00"))
     assert [(r.report, r.state) for r in gone] == [("initial_notification", "overdue")]
+
+
+@pytest.mark.parametrize(
+    ("entity", "overrides", "expected"),
+    [pytest.param(e, o, x, id=i) for i, e, o, x in DEADLINE_CASES],
+)
+def test_deadline_table(
+    entity: dict[str, Any], overrides: dict[str, Any], expected: tuple[str | None, ...]
+) -> None:
+    inc = parse(Incident, deadline_case(entity, overrides), "case")
+    assert tuple(schedule(inc, major=True).contract().values()) == expected
