@@ -82,5 +82,5 @@ def test_malformed_bundle_halts_the_watch(tmp_path: Path) -> None:
     state, data = run_definition(DEFN, tmp_path, **_params(FIX / "bundle-malformed.json"))
     assert state.is_failed()
     task = data["tasks"]["threat_watch"]
-    assert task["error_type"] == "data_validation_error" and task["attempts"] == 1
+    assert task["error_type"] == "data_validation_error" and task["attempts"] <= 1  # no retry
     assert "objects[0] (indicator--0f6e2f7c-8a8e-4c33-9b0b-1b9c2a6e3d41)" in task["error"]
