@@ -110,9 +110,8 @@ def test_malformed_inventory_halts_with_located_errors(tmp_path: Path) -> None:
     assert state.is_failed()
     task = data["tasks"]["asset_review"]
     assert task["error_type"] == "data_validation_error"
-    assert (
-        task["attempts"] <= 1
-    )  # halt, no retry (agent_error would retry): the file will not fix itself
+    # halt, no retry (an agent_error would be retried): the file will not fix itself
+    assert task["attempts"] <= 1
     assert "assets-malformed.csv: row 3: end_of_support" in task["error"]
     assert data["tasks"]["review_report"]["state"] in ("skipped", "pending")
 
