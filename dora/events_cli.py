@@ -186,6 +186,11 @@ def relay(
     ] = False,
     url: Annotated[str | None, typer.Option(help="Audit store URL (default: settings).")] = None,
     bootstrap: Annotated[str | None, typer.Option(help="host:port (overrides settings).")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /metrics (dora_outbox_lag_seconds), /health and /ready."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "0.0.0.0",
 ) -> None:
     """Publish the outbox to Kafka (runs until interrupted; resumes where it stopped)."""
 
@@ -209,6 +214,14 @@ def relay(
                 sent = await worker.drain(timeout=settings.relay_backoff_max_s * 10)
                 typer.echo(f"{sent} outbox row(s) published", err=True)
                 return
+            if metrics_port is not None:
+                from dora import metrics
+
+                def ready() -> tuple[bool, str]:
+                    stats = worker.stats
+                    return (True, "") if stats.last_ok else (False, stats.last_error or "")
+
+                metrics.serve_http(metrics_host, metrics_port, ready=ready)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -159,6 +159,7 @@ async def test_broker_outage_mid_run_loses_nothing(tansu: Tansu, tmp_path: Path)
             await asyncio.sleep(0.05)
         assert relay.stats.failures >= 1
         assert (await store.outbox_counts())["pending"] == 60  # nothing marked sent
+        assert not relay.stats.last_ok and relay.stats.lag_s > 0  # what /ready and alerts see
         tansu.start()
         await _create_topics(config, partitions=1)
         for _ in range(200):
@@ -167,6 +168,13 @@ async def test_broker_outage_mid_run_loses_nothing(tansu: Tansu, tmp_path: Path)
             await asyncio.sleep(0.1)
         assert (await store.outbox_counts())["pending"] == 0
         after = await _consume(config, config.topic_events, until=60)
+        from prometheus_client import REGISTRY
+
+        for _ in range(100):  # the relay reports lag after each attempt
+            if relay.stats.last_ok and relay.stats.lag_s == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert REGISTRY.get_sample_value("dora_outbox_lag_seconds") == 0.0
     finally:
         stop.set()
         await relaying

@@ -530,6 +530,17 @@ class AuditStore:
 
         await self._write(tx)
 
+    async def oldest_pending_age(self) -> float:
+        """Seconds since the oldest unsent outbox row was committed (0 when none is)."""
+        o = schema.outbox.c
+        async with self.reader.connect() as conn:
+            oldest = (
+                await conn.execute(select(func.min(o.created_at)).where(o.sent_at.is_(None)))
+            ).scalar()
+        if oldest is None:
+            return 0.0
+        return max(0.0, (datetime.now(UTC) - parse_time(oldest)).total_seconds())
+
     async def outbox_counts(self) -> dict[str, int]:
         o = schema.outbox.c
         async with self.reader.connect() as conn:

@@ -116,5 +116,10 @@ async def resolve_kafka_config(settings: EventSettings | None = None) -> KafkaCo
         from blocks.kafka import KafkaConnection
 
         block: KafkaConnection = await KafkaConnection.aload(settings.kafka_block)
-        return block.config()
+        config = block.config()
+        if "kafka_enable_idempotence" in settings.model_fields_set:  # env wins over block
+            config = config.model_copy(
+                update={"enable_idempotence": settings.kafka_enable_idempotence}
+            )
+        return config
     return config_from_settings(settings)

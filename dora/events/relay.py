@@ -49,6 +49,9 @@ class RelayStats:
     failures: int = 0
     batches: int = 0
     last_error: str | None = None
+    #: did the last attempt reach the broker (readiness), and the outbox lag it saw
+    last_ok: bool = True
+    lag_s: float = 0.0
 
 
 @dataclass
@@ -168,13 +171,27 @@ class OutboxRelay:
     async def _attempt(self) -> int | None:
         """One batch; ``None`` if the broker failed (the caller backs off)."""
         try:
-            return await self.run_once()
+            done: int | None = await self.run_once()
+            self.stats.last_ok = True
         except (KafkaError, OSError, TimeoutError) as exc:
             self.stats.failures += 1
             self.stats.last_error = describe(exc)
+            self.stats.last_ok = False
             logger.warning("relay: broker unavailable (%s); will retry", type(exc).__name__)
             await self._drop_producer()
-            return None
+            done = None
+        await self._report_lag()
+        return done
+
+    async def _report_lag(self) -> None:
+        """``dora_outbox_lag_seconds``: what the operations runbook alerts on."""
+        try:
+            from dora import metrics
+
+            self.stats.lag_s = await self.store.oldest_pending_age()
+            metrics.set_outbox_lag(self.stats.lag_s)
+        except Exception as exc:  # a metric must not stop delivery
+            logger.warning("relay: could not report outbox lag: %s", type(exc).__name__)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set: drain, poll, back off while the broker is down."""
