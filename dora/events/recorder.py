@@ -427,25 +427,32 @@ class Recorder:
 
 
 _default: Recorder | None = None
+_resolved = False
 _default_lock = threading.Lock()
 
 
 def get_recorder() -> Recorder | None:
-    """The process's recorder over the configured store (``None`` if auditing is off)."""
-    global _default
-    settings = get_event_settings()
-    if not settings.audit_enabled:
-        return None
+    """The process's recorder over the configured store (``None`` if auditing is off).
+
+    Resolved once per process (settings read, store opened and migrated on first use), so
+    a hook pays only for its own transaction afterwards.
+    """
+    global _default, _resolved
+    if _resolved:
+        return _default
     with _default_lock:
-        if _default is None:
-            _default = Recorder(BlockingAuditStore(settings=settings), strict=False)
+        if not _resolved:
+            settings = get_event_settings()
+            if settings.audit_enabled:
+                _default = Recorder(BlockingAuditStore(settings=settings), strict=False)
+            _resolved = True
         return _default
 
 
 def reset_recorder() -> None:
     """Close the process recorder (tests, or after changing settings)."""
-    global _default
+    global _default, _resolved
     with _default_lock:
         if _default is not None:
             _default.store.close()
-        _default = None
+        _default, _resolved = None, False
