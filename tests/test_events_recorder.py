@@ -306,3 +306,25 @@ def test_events_also_reach_prefect_with_the_same_ids(prefect_api: str, tmp_path:
     finally:
         _CURRENT.pop()
         store.close()
+
+
+def test_process_recorder_follows_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dora.events.recorder import get_recorder, reset_recorder
+
+    reset_recorder()
+    monkeypatch.setenv("DORA_AUDIT_ENABLED", "false")
+    assert get_recorder() is None
+    reset_recorder()
+    monkeypatch.setenv("DORA_AUDIT_ENABLED", "true")
+    monkeypatch.setenv("DORA_AUDIT_URL", f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.setenv("DORA_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # queued, not sent
+    monkeypatch.delenv("DORA_KAFKA_BLOCK", raising=False)
+    try:
+        rec = get_recorder()
+        assert rec is not None and get_recorder() is rec
+        assert rec.streams == ("events", "audit") and rec.strict is False
+        rec.emit_prefect = False
+        rec.run_started("wf", "run-s", definition_version="1", content_hash="h")
+        assert rec.store.call(rec.store.store.outbox_counts())["pending"] == 2
+    finally:
+        reset_recorder()
