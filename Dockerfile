@@ -43,6 +43,10 @@ COPY k8s/work-pool/ k8s/work-pool/
 RUN pip install --upgrade "pip>=24" \
  && pip install -e . \
  && python -m compileall -q /opt/dora /opt/venv
+# Prefect's logging config with dora.logs.JsonFormatter: worker, webhook and flow-run
+# containers all log JSON lines with run ids (PREFECT_LOGGING_SETTINGS_PATH below)
+RUN python -c "from pathlib import Path; from dora.logs import prefect_logging_config; \
+prefect_logging_config(Path('/opt/dora/prefect-logging-json.yml'))"
 
 # ---------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE} AS runtime
@@ -64,7 +68,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PREFECT_HOME=/var/lib/prefect \
     DORA_HOME=/var/lib/dora \
     DORA_REPORTS_DIR=/var/lib/dora/reports \
-    DORA_LOG_FORMAT=json
+    DORA_LOG_FORMAT=json \
+    PREFECT_LOGGING_SETTINGS_PATH=/opt/dora/prefect-logging-json.yml
 WORKDIR /opt/dora
 USER 10001:10001
 VOLUME ["/tmp", "/var/lib/prefect", "/var/lib/dora"]

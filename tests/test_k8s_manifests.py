@@ -523,6 +523,12 @@ def test_dockerfile_follows_the_image_rules() -> None:
     assert [s.name for s in stages] == ["builder", "runtime"]
     assert stages[-1].image == args["PYTHON_IMAGE"] and "3.11" in args["PYTHON_IMAGE"]
     user = stages[-1].ops("USER")[-1].args
+    # JSON logs in every container: the logging config the image points Prefect at is the
+    # one the builder generates (and the final stage copies /opt/dora from the builder)
+    env = " ".join(i.args for i in stages[-1].ops("ENV"))
+    logging_path = env.split("PREFECT_LOGGING_SETTINGS_PATH=", 1)[1].split()[0]
+    assert any(logging_path in r.args for r in stages[0].ops("RUN"))
+    assert logging_path.startswith("/opt/dora/")
     for overlay in OVERLAYS:
         for name in ("dora-worker", "dora-webhook", "dora-outbox-relay"):
             sc = _one(_overlay(overlay), "Deployment", name)["spec"]["template"]["spec"][
