@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import inspect
 import json
 import logging
@@ -256,18 +257,30 @@ def _execute(
     halted: str | None = None
     parallel = workflow.config.parallel_execution
 
+    downstream: dict[str, set[str]] = {tid: set() for tid in order}
+    for tid, task_ups in ups.items():
+        for u in task_ups:
+            downstream[u].add(tid)
+    touched: set[str] = set()  # tasks whose upstream changed state since the last pass
+    first_pass = True
+
     watch.start()
     tracker.started()
     try:
         pending = list(order)
         while pending or running:
             if halted is None:
+                # Only tasks downstream of what just finished can change: re-checking every
+                # pending task on each pass made a 100-task chain quadratic.
+                candidates = pending if first_pass else [t for t in pending if t in touched]
+                first_pass = False
+                touched.clear()
                 ready = [
-                    t for t in pending if all(view.states.get(u) == "completed" for u in ups[t])
+                    t for t in candidates if all(view.states.get(u) == "completed" for u in ups[t])
                 ]
                 blocked = [
                     t
-                    for t in pending
+                    for t in candidates
                     if any(view.states.get(u) in ("failed", "skipped") for u in ups[t])
                 ]
                 for tid in blocked:
@@ -278,7 +291,10 @@ def _execute(
                     why = f"not run: upstream {', '.join(failed_up)} did not complete"
                     summaries[tid].error = why
                     tracker.task_done(tid, "skipped", why)
+                    touched.update(downstream[tid])
                 if not parallel:
+                    held = ready[1:] if not running else ready
+                    touched.update(held)  # still ready: look at them again next pass
                     ready = ready[:1] if not running else []
                 for tid in ready:
                     pending.remove(tid)
@@ -325,6 +341,7 @@ def _execute(
                     with view.lock:
                         view.outputs[done_id] = out["outputs"]
                     _set(view, done_id, "completed")
+                    touched.update(downstream[done_id])
                     tracker.task_done(done_id, "completed", str(out["summary"]))
                 else:
                     exc = state.result(raise_on_failure=False)
@@ -338,6 +355,7 @@ def _execute(
                         attempts=_attempts(fut),
                     )
                     _set(view, done_id, "failed")
+                    touched.update(downstream[done_id])
                     tracker.task_done(done_id, "failed", message)
                     policy = workflow.policy_for(kind)
                     if isinstance(policy, HaltPolicy):
@@ -349,6 +367,7 @@ def _execute(
                 halted = halted or str(exc)  # rejected or expired: schedule nothing more
     finally:
         watch.stop()
+        tracker.close()
     try:
         router.check(final=True)
     except ApprovalError as exc:
@@ -427,7 +446,14 @@ def run_context(
 
 
 def output_dir(workflow_id: str, run_id: str | None) -> Path:
-    return Path(get_settings().reports_dir) / workflow_id / (run_id or "local")
+    return _output_dir(str(get_settings().reports_dir), workflow_id, run_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _output_dir(reports_dir: str, workflow_id: str, run_id: str | None) -> Path:
+    # every task of a run asks; building the Path each time was a visible share of the
+    # per-task cost of a no-op agent (bench/overhead.py)
+    return Path(reports_dir) / workflow_id / (run_id or "local")
 
 
 def _set(view: RunView, tid: str, state: Any) -> None:

@@ -105,7 +105,10 @@ async def _call_agent(
         # thread inside the agent, as policy_analyzer does); each task runs in its own
         # loop and thread, so a blocking agent delays only itself, but its timeout then
         # fires only when it yields.
-        result = await asyncio.wait_for(agent.execute_task(execution), timeout=task.config.timeout)
+        # asyncio.timeout, not wait_for: wait_for wraps the call in a new Task (extra
+        # event-loop turns on every task run; bench/overhead.py)
+        async with asyncio.timeout(task.config.timeout):
+            result = await agent.execute_task(execution)
     except TimeoutError:
         raise AgentTimeoutError(
             f"task {task.id!r}: agent {agent.agent_id} did not finish within {task.config.timeout}s "
