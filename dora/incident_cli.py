@@ -256,3 +256,54 @@ def recurring(
     typer.echo(result.explanation)
     for g in result.groups:
         typer.echo(f"  [{'MAJOR' if g.major else 'not major'}] {g.explanation}")
+
+
+@incident_app.command()
+def emit(
+    file: Annotated[Path, typer.Argument(help="Incident JSON (the classify input contract).")],
+    as_json: Annotated[bool, AS_JSON] = False,
+) -> None:
+    """Send an ``incident.detected`` Prefect event: starts definitions/major-incident-reporting.yaml.
+
+    The incident is validated first (exit 1 naming the field, nothing sent). The event's
+    resource is ``dora.incident.<incident_id>`` and its payload carries ``incident`` (which the
+    deployment's trigger passes to the flow) with the classification verdict for routing.
+    Needs ``PREFECT_API_URL`` (the platform's server).
+    """
+    from agents.incident.assess import assess
+    from agents.incident.inputs import IncidentInputError, load, read_json
+    from agents.incident.models import Incident
+
+    try:
+        incident = load(Incident, file)
+    except IncidentInputError as exc:
+        raise _fail(exc, as_json) from None
+    verdict = assess(incident)
+    from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
+
+    event = emit_event(
+        event="incident.detected",
+        resource={
+            "prefect.resource.id": f"dora.incident.{incident.incident_id}",
+            "prefect.resource.name": f"incident {incident.incident_id}",
+            "dora.major": "true" if verdict.classification.major else "false",
+            "dora.member_state": incident.entity.member_state,
+        },
+        payload={
+            "incident": read_json(file),
+            "major": verdict.classification.major,
+            "criteria_met": list(verdict.classification.criteria_met),
+        },
+    )
+    EventsWorker.drain_all()  # a CLI process exits right away: send before it does
+    result = {
+        "event": "incident.detected",
+        "id": str(event.id) if event else None,
+        "resource": f"dora.incident.{incident.incident_id}",
+        "major": verdict.classification.major,
+    }
+    if as_json:
+        _dump(result)
+    else:
+        typer.echo(f"sent incident.detected for {incident.incident_id} (event {result['id']})")

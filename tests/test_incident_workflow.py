@@ -185,3 +185,63 @@ def test_incomplete_draft_alerts_instead_of_asking_for_approval(flow_obj: Any) -
         p["field"] for p in data["outputs"]["prepare_initial"]["initial_validation"]["missing"]
     ] == ["2.4"]
     assert {d["action"] for d in data["decisions"] if d["fired"]} == {"escalate", "alert"}
+
+
+def test_emit_sends_incident_detected_for_the_deployment_trigger(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    """``dora incident emit`` sends the event the deployment's trigger turns into a run."""
+    import time
+    import uuid
+
+    import httpx
+    import yaml
+    from typer.testing import CliRunner
+
+    from dora.cli.main import app
+
+    incident = json.loads((EXAMPLES / "payment-outage-de-credit-institution.json").read_text())
+    incident["incident_id"] = f"INC-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "incident.json"
+    path.write_text(json.dumps(incident))
+    result = CliRunner().invoke(app, ["incident", "emit", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["major"] is True
+
+    def events() -> list[dict[str, Any]]:
+        res = httpx.post(
+            f"{prefect_api}/events/filter",
+            json={
+                "filter": {
+                    "event": {"name": ["incident.detected"]},
+                    "resource": {"id": [f"dora.incident.{incident['incident_id']}"]},
+                    "occurred": {"since": "2000-01-01T00:00:00Z"},
+                },
+                "limit": 5,
+            },
+            timeout=10,
+        )
+        res.raise_for_status()
+        return list(res.json()["events"])
+
+    deadline = time.monotonic() + 60
+    while not (found := events()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert found, "incident.detected never reached the Prefect API"
+    assert found[0]["payload"]["incident"] == incident
+    assert found[0]["resource"]["dora.major"] == "true"
+
+    # the deployment that reacts to it passes payload.incident as the flow's `incident`
+    deployments = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    local = next(d for d in deployments if d["name"] == "major-incident-reporting-local")
+    trigger = local["triggers"][0]
+    assert trigger["expect"] == ["incident.detected"]
+    assert (
+        trigger["parameters"]["incident"]["value"]["template"]
+        == "{{ event.payload.incident | tojson }}"
+    )
+
+    bad = dict(incident, entity={"type": "credit_institution", "member_state": "XX"})
+    path.write_text(json.dumps(bad))
+    refused = CliRunner().invoke(app, ["incident", "emit", str(path)])
+    assert refused.exit_code == 1 and "entity.member_state" in refused.stderr
