@@ -174,10 +174,14 @@ def test_routing_and_approval_records_carry_values_and_identity(tmp_path: Path) 
             values={"task.gap.outputs.critical_gaps": 3},
             matched=True,
             actions=["require_approval"],
-            after_task="gap",
         )
         approval = rec.approval(
-            "wf", run, rule="critical-gaps", decision="approved", identity="ciso@example.eu"
+            "wf",
+            run,
+            rule="critical-gaps",
+            decision="approve",
+            identity="ciso@example.eu",
+            role="ciso",
         )
         end = rec.run_finished("wf", run, state="COMPLETED")
         assert decision.causation_id == done.id
@@ -185,6 +189,7 @@ def test_routing_and_approval_records_carry_values_and_identity(tmp_path: Path) 
         assert decision.data["values"] == {"task.gap.outputs.critical_gaps": 3}
         assert approval.causation_id == decision.id
         assert approval.data["identity"] == "ciso@example.eu"
+        assert approval.data["role"] == "ciso" and approval.data["accepted"] is True
         assert end.causation_id == approval.id
         assert end.correlation_id == run and root.causation_id is None
         kinds = [r.kind for r in store.records(run_id=run)]

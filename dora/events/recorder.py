@@ -335,7 +335,20 @@ class Recorder:
         actions: list[str] | None = None,
         after_task: str | None = None,
     ) -> WorkflowEvent:
-        """A routing rule was evaluated: the condition, the values it read, the outcome."""
+        """A routing rule was evaluated: the condition, the values it read, the outcome.
+
+        The cause is the completion of the task whose outputs the condition read
+        (``after_task``, else the first ``task.<id>.…`` name among ``values``).
+        """
+        if after_task is None:
+            after_task = next(
+                (
+                    k.split(".")[1]
+                    for k in sorted(values)
+                    if k.startswith("task.") and k.count(".") >= 2
+                ),
+                None,
+            )
         cause = self._task_cause(run_id, after_task) if after_task else self._root(run_id)
         event = self.record(
             EventType.COMPLIANCE_ALERT if matched else EventType.AUDIT_LOG,
@@ -364,15 +377,28 @@ class Recorder:
         decision: str,
         identity: str,
         comment: str | None = None,
+        role: str | None = None,
+        accepted: bool = True,
     ) -> WorkflowEvent:
-        """Who approved or rejected what (identity as authenticated, never a token)."""
+        """Who approved or rejected what, in which role (identity, never a token).
+
+        ``accepted=False`` records an input the engine refused (e.g. the run's starter
+        approving their own run), so attempts are on record too.
+        """
         with self._lock:
             cause = self._routing_event.get((run_id, rule))
         return self.record(
             EventType.AUDIT_LOG,
             workflow_id,
             run_id,
-            {"rule": rule, "decision": decision, "identity": identity, "comment": comment},
+            {
+                "rule": rule,
+                "decision": decision,
+                "identity": identity,
+                "role": role,
+                "accepted": accepted,
+                "comment": comment,
+            },
             kind="approval",
             causation_id=cause or self._root(run_id),
         )
