@@ -281,6 +281,12 @@ def emit(
     verdict = assess(incident)
     from prefect.events import emit_event
     from prefect.events.worker import EventsWorker
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        # without a server Prefect would start a throwaway one and the event would go nowhere
+        typer.echo("error: PREFECT_API_URL is not set: no Prefect server to send to", err=True)
+        raise typer.Exit(EXIT_INVALID)
 
     event = emit_event(
         event="incident.detected",

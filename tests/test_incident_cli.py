@@ -388,3 +388,14 @@ def test_deadline_table_through_cli(
     assert code == 0 and out["major"] is True
     d = out["deadlines"]
     assert (d["initial_notification"], d["intermediate_report"], d["final_report"]) == expected
+
+
+def test_emit_needs_a_prefect_server() -> None:
+    """Without PREFECT_API_URL nothing is sent (Prefect would start a throwaway server)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = runner.invoke(
+            app, ["incident", "emit", str(EXAMPLES / "ransomware-fr-payment-institution.json")]
+        )
+    assert result.exit_code == 1 and "PREFECT_API_URL" in result.stderr
