@@ -153,17 +153,24 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
         # and parameters, which for a large analysis is far costlier than one json.loads.
         ups = {tid: json.loads(text) for tid, text in upstream.items()}
         context = run_context(loaded, str(flow_run.id) if flow_run.id else None, ups)
-        outcome = _runner().run(
-            agent_task.execute(
-                tdef,
-                workflow,
-                context,
-                params,
-                {tid: out["outputs"] for tid, out in ups.items()},
-                attempt=int(task_run.run_count or 1),
-                use_concurrency_limits=settings.use_concurrency_limits,
+        attempt = int(task_run.run_count or 1)
+        try:
+            outcome = _runner().run(
+                agent_task.execute(
+                    tdef,
+                    workflow,
+                    context,
+                    params,
+                    {tid: out["outputs"] for tid, out in ups.items()},
+                    attempt=attempt,
+                    use_concurrency_limits=settings.use_concurrency_limits,
+                )
             )
-        )
+        except Exception as exc:
+            # the flow reads the attempt count from here: the server learns of the task
+            # run's state through events, possibly after the flow has moved on
+            exc.dora_attempt = attempt  # type: ignore[attr-defined]
+            raise
         agent_task.publish_artifacts(workflow.id, outcome)
         return outcome.model_dump_json()
 
@@ -352,7 +359,7 @@ def _execute(
                         state="failed",
                         error=_clip(message),
                         error_type=kind,
-                        attempts=_attempts(fut),
+                        attempts=getattr(exc, "dora_attempt", None) or _attempts(fut),
                     )
                     _set(view, done_id, "failed")
                     touched.update(downstream[done_id])

@@ -90,14 +90,21 @@ def test_prefect_deploy_registers_schedule_and_trigger(prefect_api: str) -> None
 def test_production_deployments_are_generated_but_not_deployed_by_deploy_all() -> None:
     """`prefect deploy --all` needs only dora-local; the -k8s twins live in definitions."""
     doc = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    assert {d["work_pool"]["name"] for d in doc["deployments"]} == {"dora-local"}
+    local = {d["name"]: d for d in doc["deployments"]}
+    assert {d["work_pool"]["name"] for d in local.values()} == {"dora-local"}
     prod = doc["definitions"]["production_deployments"]
-    assert [d["name"] for d in prod] == ["dora-compliance-assessment-k8s"]
-    assert prod[0]["work_pool"]["name"] == "dora-k8s"
-    assert prod[0]["entrypoint"] == doc["deployments"][0]["entrypoint"]
-    assert prod[0]["pull"], "the k8s deployment sets the image's working directory"
+    # one -k8s twin per -local deployment, same flow, on the kubernetes pool
+    assert sorted(d["name"] for d in prod) == sorted(
+        n.removesuffix("-local") + "-k8s" for n in local
+    )
+    for dep in prod:
+        twin = local[dep["name"].removesuffix("-k8s") + "-local"]
+        assert dep["work_pool"]["name"] == "dora-k8s"
+        assert dep["entrypoint"] == twin["entrypoint"]
+        assert dep["pull"], "the k8s deployment sets the image's working directory"
+    assert "dora-compliance-assessment-k8s" in {d["name"] for d in prod}
 
     from dora import platform
 
-    names = [d["name"] for d in platform.production_yaml_deployments(ROOT)]
-    assert names == ["dora-compliance-assessment-k8s"]  # kept by prune_deployments
+    names = sorted(d["name"] for d in platform.production_yaml_deployments(ROOT))
+    assert names == sorted(d["name"] for d in prod)  # kept by prune_deployments

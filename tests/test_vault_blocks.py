@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from blocks import VaultCredentials, VaultKVSecret, VaultSecret, clear_caches, register_blocks
-from blocks.cli import blocks_app
+from dora.blocks_cli import blocks_app
 from dora.errors import SecretError
 from tests.services import OpenBao, TokenReviewAPI, free_port, openbao, token_review_api
 

@@ -264,9 +264,9 @@ def deployments(
 
 def _mount() -> None:
     """Sub-commands that live with their features (imports stay light: no Prefect here)."""
-    from blocks.cli import blocks_app
     from dora.approvals_cli import approvals_app
     from dora.audit_cli import audit_app
+    from dora.blocks_cli import blocks_app
     from dora.events_cli import events_app
     from dora.incident_cli import incident_app
     from dora.platform_cli import register as register_platform

@@ -67,6 +67,51 @@ _CEL_FUNCTIONS = {
 _ENV = celpy.Environment()
 
 
+def _numeric(value: Any) -> bool:
+    return isinstance(value, celtypes.IntType | celtypes.UintType | celtypes.DoubleType)
+
+
+def _eq(a: Any, b: Any) -> Any:
+    """CEL equality with the spec's heterogeneous numeric rule (``1 == 1.0`` is true).
+
+    celpy only compares numbers of the same type for equality, while ordering works
+    across types; since task outputs arrive as doubles, ``gaps == 0`` would otherwise be
+    an evaluation error. Lists and maps compare element by element under the same rule.
+    """
+    if _numeric(a) and _numeric(b):
+        return celtypes.BoolType(_number(a) == _number(b))
+    if isinstance(a, celtypes.ListType) and isinstance(b, celtypes.ListType):
+        if len(a) != len(b):
+            return celtypes.BoolType(False)
+        for x, y in zip(a, b, strict=True):
+            same = _eq(x, y)
+            if not isinstance(same, celtypes.BoolType) or not same:
+                return same
+        return celtypes.BoolType(True)
+    if isinstance(a, celtypes.MapType) and isinstance(b, celtypes.MapType):
+        if set(a) != set(b):
+            return celtypes.BoolType(False)
+        for key in a:
+            same = _eq(a[key], b[key])
+            if not isinstance(same, celtypes.BoolType) or not same:
+                return same
+        return celtypes.BoolType(True)
+    return celpy.evaluation.bool_eq(a, b)
+
+
+def _number(value: Any) -> float | int:
+    # exact: Python compares int with float by value, without rounding the int
+    return float(value) if isinstance(value, celtypes.DoubleType) else int(value)
+
+
+def _ne(a: Any, b: Any) -> Any:
+    result = _eq(a, b)
+    return celtypes.BoolType(not result) if isinstance(result, celtypes.BoolType) else result
+
+
+_FUNCTIONS = {"_==_": _eq, "_!=_": _ne}
+
+
 class ConditionSyntaxError(ValueError):
     """The text is not a CEL expression; the message points at the column."""
 
@@ -109,7 +154,7 @@ class Condition:
     def evaluate(self, activation: dict[str, Any]) -> Any:
         """Evaluate against plain data; returns a Python value or raises ``ConditionEvalError``."""
         if self._program is None:
-            self._program = _ENV.program(_ENV.compile(self.source))
+            self._program = _ENV.program(_ENV.compile(self.source), functions=_FUNCTIONS)
         try:
             result = self._program.evaluate(_to_cel(activation))
         except celpy.CELEvalError as exc:

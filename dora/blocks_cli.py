@@ -1,8 +1,10 @@
 """``dora blocks`` commands: register the custom block types with the current Prefect API.
 
-Mount in ``dora/cli/main.py`` with::
+It lives outside the ``blocks`` package on purpose: importing ``blocks`` imports Prefect,
+and the CLI must not import Prefect before ``dora run`` has pointed it at its embedded
+server (Prefect reads its settings once, at import). Mounted in ``dora/cli/main.py``::
 
-    from blocks.cli import blocks_app
+    from dora.blocks_cli import blocks_app
     app.add_typer(blocks_app, name="blocks")
 """
 
