@@ -500,7 +500,10 @@ def test_probe_paths_and_container_args_match_the_real_commands() -> None:
 
     assert relay["args"][0] == "events"
     relay_cmd = get_command(events_app).commands[relay["args"][1]]  # type: ignore[attr-defined]
-    relay_cmd.make_context(relay["args"][1], list(relay["args"][2:]))
+    relay_params = relay_cmd.make_context(relay["args"][1], list(relay["args"][2:])).params
+    assert relay_params["metrics_port"] == relay["ports"][0]["containerPort"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert relay[probe]["httpGet"]["path"] in {"/health", "/ready"}  # dora.metrics.serve_http
     assert params["metrics_port"] == worker["ports"][0]["containerPort"]
     assert params["worker_type"] == "kubernetes" and params["host"] == "0.0.0.0"
 
