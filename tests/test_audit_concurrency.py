@@ -109,3 +109,24 @@ def test_threads_sharing_one_store_keep_one_chain(audit_url: str) -> None:
         assert report.checked == 100
     finally:
         store.close()
+
+
+def test_group_commit_shares_transactions_and_keeps_queue_order(tmp_path: Path) -> None:
+    """Queued appends commit together in order; a waited append returns once committed."""
+    from dora.audit.store import Entry
+
+    store = BlockingAuditStore(f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+    try:
+        futures = [
+            store.submit([Entry(kind="state.transition", data={"i": i}, run_id="r")])
+            for i in range(200)
+        ]
+        last = store.append([Entry(kind="state.transition", data={"i": 200}, run_id="r")])
+        assert all(f.done() for f in futures)  # FIFO: everything queued before is committed
+        assert last[0].seq == 201
+        assert [f.result()[0].data["i"] for f in futures] == list(range(200))
+        assert store.commits < 201  # some appends shared a transaction
+        report = store.verify()
+        assert report.ok and report.checked == 201
+    finally:
+        store.close()

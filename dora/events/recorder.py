@@ -30,7 +30,7 @@ from uuid import UUID
 
 from dora.audit.blocking import BlockingAuditStore
 from dora.audit.canonical import digest, to_jsonable
-from dora.audit.store import Stream
+from dora.audit.store import Entry, Stream
 from dora.events.models import EventType, WorkflowEvent
 from dora.events.settings import EventSettings, get_event_settings
 
@@ -59,8 +59,13 @@ class Recorder:
         streams: tuple[Stream, ...] | None = None,
         emit_prefect: bool | None = None,
         strict: bool = True,
+        wait: bool | None = None,
     ) -> None:
         settings = get_event_settings()
+        #: wait for each event's commit (default, DORA_AUDIT_WAIT_FOR_COMMIT) or queue it
+        self.wait = settings.audit_wait_for_commit if wait is None else wait
+        #: events whose queued append failed (wait=False); each is logged with its id
+        self.lost = 0
         self.store = store
         self.source = source
         self.streams = outbox_streams(settings) if streams is None else streams
@@ -86,8 +91,13 @@ class Recorder:
         kind: str | None = None,
         causation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        wait: bool | None = None,
     ) -> WorkflowEvent:
-        """Build, append (audit + outbox, one transaction) and announce one event."""
+        """Build, append (audit + outbox, one transaction) and announce one event.
+
+        ``wait=False`` queues the append (it shares the next commit, in order); the
+        default is the recorder's ``wait``.
+        """
         run_key = run_id or ""
         if causation_id is None:  # default: the run's latest event; "" means no cause
             with self._lock:
@@ -104,8 +114,14 @@ class Recorder:
             metadata={"kind": kind or type_.value, **(metadata or {})},
         )
         started = time.perf_counter()
+        entry = Entry.for_event(event, kind=kind, streams=self.streams)
         try:
-            self.store.append_event(event, kind=kind, streams=self.streams)
+            if self.wait if wait is None else wait:
+                self.store.append([entry])
+            else:
+                self.store.submit([entry]).add_done_callback(
+                    lambda fut: self._queued_done(fut, event, kind or type_.value)
+                )
         except Exception as exc:
             if self.strict:
                 raise
@@ -125,6 +141,22 @@ class Recorder:
         if self.emit_prefect:
             self._emit_prefect(event, kind or type_.value)
         return event
+
+    def _queued_done(self, fut: Any, event: WorkflowEvent, kind: str) -> None:
+        exc = fut.exception()
+        if exc is not None:
+            self.lost += 1
+            logger.error(
+                "audit: queued %s event %s of run %s was not recorded: %s",
+                kind,
+                event.id,
+                event.correlation_id,
+                type(exc).__name__,
+            )
+
+    def flush(self) -> None:
+        """Return once every event recorded so far is committed."""
+        self.store.flush()
 
     def _emit_prefect(self, event: WorkflowEvent, kind: str) -> None:
         try:
@@ -217,6 +249,7 @@ class Recorder:
         agent_id: str,
         agent_type: str,
         agent_version: str,
+        wait: bool | None = None,
     ) -> WorkflowEvent:
         return self.record(
             EventType.AGENT_ASSIGNED,
@@ -230,6 +263,7 @@ class Recorder:
             },
             kind="agent.assigned",
             causation_id=self._task_cause(run_id, task_id),
+            wait=wait,
         )
 
     def task_started(

@@ -26,6 +26,11 @@ class EventSettings(BaseSettings):
         None, description="Name of a prefect-sqlalchemy AsyncSqlAlchemyConnector block."
     )
     audit_enabled: bool = Field(True, description="Record workflow events in the audit store.")
+    audit_wait_for_commit: bool = Field(
+        True,
+        description="Hooks return only once their event is committed (False: queued, "
+        "committed within milliseconds; a crash can lose what is queued).",
+    )
     audit_sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
         "FULL", description="SQLite PRAGMA synchronous (FULL: a commit survives power loss)."
     )
