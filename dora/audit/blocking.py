@@ -121,8 +121,22 @@ class BlockingAuditStore:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     def append(self, entries: Sequence[Entry]) -> list[AuditRecord]:
-        """Append in order, atomically; return once committed (group commit)."""
-        return self.call(self._enqueue(list(entries))) if entries else []
+        """Append in order, atomically; return once committed.
+
+        SQLite: in the caller's thread, on the store's sync engine (no thread hop: under
+        GIL contention from Prefect's own threads each hop can cost milliseconds).
+        PostgreSQL: through the writer on the loop thread (asyncpg), group-committed.
+        """
+        if not entries:
+            return []
+        engine = self.store.sync_engine
+        if engine is None or threading.current_thread() is self._thread:
+            return self.call(self._enqueue(list(entries)))
+        with engine.begin() as conn:
+            records = AuditStore._append_tx(conn, list(entries))
+        self.commits += 1
+        self.committed += len(records)
+        return records
 
     def submit(self, entries: Sequence[Entry]) -> concurrent.futures.Future[list[AuditRecord]]:
         """Queue entries for the next commit and return at once (queue order is kept)."""

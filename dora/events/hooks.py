@@ -147,7 +147,7 @@ def task_hooks(
                     agent_id=str(extra["agent_id"]),
                     agent_type=str(extra.get("agent_type") or agent or ""),
                     agent_version=str(extra.get("agent_version") or ""),
-                    wait=False,  # queued: commits with task.completed in one transaction
+                    defer=True,  # appended with task.completed, in one transaction
                 )
             rec.task_completed(
                 workflow_id,

@@ -76,6 +76,7 @@ class Recorder:
         self._last: dict[str, str] = {}
         self._task_event: dict[tuple[str, str], str] = {}
         self._routing_event: dict[tuple[str, str], str] = {}
+        self._deferred = threading.local()
         #: seconds spent in record() (count, total): the per-task cost, measured
         self.timing = [0, 0.0]
 
@@ -92,11 +93,14 @@ class Recorder:
         causation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         wait: bool | None = None,
+        defer: bool = False,
     ) -> WorkflowEvent:
         """Build, append (audit + outbox, one transaction) and announce one event.
 
         ``wait=False`` queues the append (it shares the next commit, in order); the
-        default is the recorder's ``wait``.
+        default is the recorder's ``wait``. ``defer=True`` holds the event until this
+        thread's next event and appends both in one transaction (e.g. the agent that ran
+        a task, recorded with the task's completion).
         """
         run_key = run_id or ""
         if causation_id is None:  # default: the run's latest event; "" means no cause
@@ -113,13 +117,21 @@ class Recorder:
             causation_id=cause,
             metadata={"kind": kind or type_.value, **(metadata or {})},
         )
-        started = time.perf_counter()
         entry = Entry.for_event(event, kind=kind, streams=self.streams)
+        pending: list[tuple[WorkflowEvent, Entry]] = getattr(self._deferred, "items", [])
+        if defer:  # appended with this thread's next event, in one transaction
+            self._deferred.items = [*pending, (event, entry)]
+            with self._lock:
+                self._last[run_key] = event.id
+            return event
+        self._deferred.items = []
+        batch = [*pending, (event, entry)]
+        started = time.perf_counter()
         try:
             if self.wait if wait is None else wait:
-                self.store.append([entry])
+                self.store.append([e for _, e in batch])
             else:
-                self.store.submit([entry]).add_done_callback(
+                self.store.submit([e for _, e in batch]).add_done_callback(
                     lambda fut: self._queued_done(fut, event, kind or type_.value)
                 )
         except Exception as exc:
@@ -139,7 +151,8 @@ class Recorder:
         with self._lock:
             self._last[run_key] = event.id
         if self.emit_prefect:
-            self._emit_prefect(event, kind or type_.value)
+            for done, entry_ in batch:
+                self._emit_prefect(done, entry_.kind)
         return event
 
     def _queued_done(self, fut: Any, event: WorkflowEvent, kind: str) -> None:
@@ -155,7 +168,7 @@ class Recorder:
             )
 
     def flush(self) -> None:
-        """Return once every event recorded so far is committed."""
+        """Return once every event recorded so far is committed (queued ones included)."""
         self.store.flush()
 
     def _emit_prefect(self, event: WorkflowEvent, kind: str) -> None:
@@ -249,7 +262,7 @@ class Recorder:
         agent_id: str,
         agent_type: str,
         agent_version: str,
-        wait: bool | None = None,
+        defer: bool = False,
     ) -> WorkflowEvent:
         return self.record(
             EventType.AGENT_ASSIGNED,
@@ -263,7 +276,7 @@ class Recorder:
             },
             kind="agent.assigned",
             causation_id=self._task_cause(run_id, task_id),
-            wait=wait,
+            defer=defer,
         )
 
     def task_started(
