@@ -23,6 +23,7 @@ import inspect
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from pydantic import BaseModel, Field
 
 from agents import registry
 from agents.base import RunContext
+from dora import metrics
 from dora.definition.loader import LoadedDefinition
 from dora.definition.models import (
     ExternalInput,
@@ -269,6 +271,8 @@ def _execute(
         for u in task_ups:
             downstream[u].add(tid)
     touched: set[str] = set()  # tasks whose upstream changed state since the last pass
+    submitted: dict[str, float] = {}
+    agent_of = {t.id: t.agent for t in workflow.tasks}
     first_pass = True
 
     watch.start()
@@ -307,6 +311,7 @@ def _execute(
                     pending.remove(tid)
                     _set(view, tid, "running")
                     tracker.task_started(tid)
+                    submitted[tid] = time.monotonic()
                     futures[tid] = running[tid] = tasks[tid].submit(
                         upstream={u: futures[u] for u in ups[tid]},
                         params={k: v for k, v in params.items() if k in wanted[tid]},
@@ -349,6 +354,12 @@ def _execute(
                         view.outputs[done_id] = out["outputs"]
                     _set(view, done_id, "completed")
                     touched.update(downstream[done_id])
+                    metrics.observe_task(
+                        done_id,
+                        agent_of[done_id],
+                        "completed",
+                        time.monotonic() - submitted[done_id],
+                    )
                     tracker.task_done(done_id, "completed", str(out["summary"]))
                 else:
                     exc = state.result(raise_on_failure=False)
@@ -363,6 +374,10 @@ def _execute(
                     )
                     _set(view, done_id, "failed")
                     touched.update(downstream[done_id])
+                    metrics.observe_task(
+                        done_id, agent_of[done_id], "failed", time.monotonic() - submitted[done_id]
+                    )
+                    metrics.count_agent_error(agent_of[done_id], kind)
                     tracker.task_done(done_id, "failed", message)
                     policy = workflow.policy_for(kind)
                     if isinstance(policy, HaltPolicy):
@@ -418,6 +433,7 @@ def _execute(
         outputs={tid: o["outputs"] for tid, o in outcomes.items()},
         approvals=[o.model_dump(mode="json") for o in approvals_for(run_id)],
     )
+    metrics.count_run(result.state)
     progress.write_summary(result, workflow)
     tracker.finished(result)
     data = result.model_dump(mode="json")

@@ -55,6 +55,12 @@ async def _task_runs(flow_run_id: str) -> dict[str, Any]:
     return {r.task_key.split(".")[-1] if False else r.name.split(" ")[0]: r for r in runs}
 
 
+def _sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def task_runs(flow_run_id: str) -> dict[str, Any]:
     return asyncio.run(_task_runs(flow_run_id))
 
@@ -208,10 +214,27 @@ error_handling:
 """,
         key=key,
     )
+    before = _sample(
+        "dora_agent_errors_total", agent="t_bad_data", error_type="data_validation_error"
+    )
+    failed_runs = _sample("dora_flow_runs_finished_total", state="FAILED")
     state, data = _run(flow_obj)
     assert state.is_failed()
     assert "halted" in state.message and "data_validation_error" in state.message
     assert engine_agents.CALLS[key] == 1, "a halting error must not be retried"
+    assert data["tasks"]["load"]["attempts"] == 1
+    # the engine's Prometheus metrics saw the error, the failed task and the failed run
+    assert (
+        _sample("dora_agent_errors_total", agent="t_bad_data", error_type="data_validation_error")
+        == before + 1
+    )
+    assert _sample("dora_flow_runs_finished_total", state="FAILED") == failed_runs + 1
+    assert (
+        _sample(
+            "dora_task_duration_seconds_count", task_id="load", agent="t_bad_data", state="FAILED"
+        )
+        >= 1
+    )
     assert data["tasks"]["after"]["state"] == "skipped"
     assert "after" not in task_runs(data["flow_run_id"])
     assert "column 'lei' is empty" in data["tasks"]["load"]["error"]
