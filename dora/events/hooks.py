@@ -67,6 +67,7 @@ def flow_hooks(
                 flow_name=getattr(flow, "name", None),
                 deployment_id=str(flow_run.deployment_id) if flow_run.deployment_id else None,
                 agents=agents,
+                attempt=int(getattr(flow_run, "run_count", 0) or 1),
             ),
         )
 

@@ -226,8 +226,13 @@ class Recorder:
         flow_name: str | None = None,
         deployment_id: str | None = None,
         agents: dict[str, dict[str, str]] | None = None,
+        attempt: int | None = None,
     ) -> WorkflowEvent:
-        """The run is bound to a definition version and content hash (and agent versions)."""
+        """The run is bound to a definition version and content hash (and agent versions).
+
+        A run resumed after a pause/suspension starts again (``attempt`` > 1) and is bound
+        again: the code that resumes it could differ from the code that started it.
+        """
         params = parameters or {}
         event = self.record(
             EventType.WORKFLOW_STARTED,
@@ -241,6 +246,7 @@ class Recorder:
                 "parameter_names": sorted(params),
                 "parameters_digest": digest(params),
                 "agents": agents or {},
+                "attempt": attempt,
             },
             kind="run.bound",
             causation_id="",
