@@ -44,6 +44,7 @@ from dora.events.relay import OutboxRelay  # noqa: E402
 from dora.events.settings import EventSettings  # noqa: E402
 
 SETTINGS = EventSettings()
+BATCH = 1000
 
 
 def make_events(n: int, runs: int = 20) -> list[WorkflowEvent]:
@@ -86,10 +87,11 @@ async def outbox(
     store = await AuditStore.open(
         f"sqlite+aiosqlite:///{workdir / (uuid.uuid4().hex + '.db')}", settings=SETTINGS
     )
-    relay = OutboxRelay(store, config, batch_size=1000, poll_interval_s=0.01)
+    relay = OutboxRelay(store, config, batch_size=BATCH, poll_interval_s=0.01)
     try:
         if per_txn is None:  # relay only: everything committed first
             await store.append([Entry.for_event(e, streams=("events",)) for e in events])
+            await relay.start()  # connected before the clock starts, as the raw producer is
             started = time.perf_counter()
             await relay.drain(timeout=300)
             return len(events) / (time.perf_counter() - started), None

@@ -85,6 +85,10 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError, KafkaError, OSError):
                 await asyncio.wait_for(producer.stop(), timeout=5)
 
+    async def start(self) -> None:
+        """Connect the producer now (else the first batch does; fails if Kafka is down)."""
+        await self._ensure_producer()
+
     async def close(self) -> None:
         await self._drop_producer()
 
