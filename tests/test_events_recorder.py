@@ -344,3 +344,35 @@ def test_process_recorder_follows_settings(tmp_path: Path, monkeypatch: pytest.M
         assert rec.store.call(rec.store.store.outbox_counts())["pending"] == 2
     finally:
         reset_recorder()
+
+
+def test_engine_outcome_helpers_read_a_real_task_outcome() -> None:
+    """What the flow factory passes as outputs_of/extra_of, on the engine's own model."""
+    from datetime import UTC, datetime
+
+    from dora.events.hooks import outcome_extra, outcome_outputs
+    from tasks.agent_task import TaskOutcome
+
+    outcome = TaskOutcome(
+        task_id="gap",
+        agent="gap_assessment",
+        agent_id="gap_assessment-1",
+        agent_version="2.1.0",
+        outputs={"critical_gaps": 2},
+        attempt=2,
+        started_at=datetime.now(UTC),
+        duration_s=0.5,
+        input_digest="sha256:in",
+        output_digest="sha256:out",
+    )
+    text = outcome.model_dump_json()
+    assert outcome_outputs(text) == {"critical_gaps": 2}
+    assert outcome_extra(text) == {
+        "agent": "gap_assessment",
+        "agent_id": "gap_assessment-1",
+        "agent_version": "2.1.0",
+        "attempt": 2,
+        "input_digest": "sha256:in",
+        "output_digest": "sha256:out",
+    }
+    assert outcome_extra(outcome) == outcome_extra(text)

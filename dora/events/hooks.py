@@ -146,7 +146,7 @@ def task_hooks(
                     str(task_run.flow_run_id),
                     task_id,
                     agent_id=str(extra["agent_id"]),
-                    agent_type=str(extra.get("agent_type") or agent or ""),
+                    agent_type=str(extra.get("agent_type") or extra.get("agent") or agent or ""),
                     agent_version=str(extra.get("agent_version") or ""),
                     defer=True,  # appended with task.completed, in one transaction
                 )
@@ -181,3 +181,32 @@ def task_hooks(
         _guard("task_failed", record)
 
     return {"on_running": [running], "on_completion": [completed], "on_failure": [failed]}
+
+
+#: fields of the engine's task outcome (``tasks.agent_task.TaskOutcome``) worth recording
+_OUTCOME_FIELDS = ("agent", "agent_id", "agent_version", "attempt", "input_digest", "output_digest")
+
+
+def _outcome(result: Any) -> dict[str, Any]:
+    """The engine's task result: a ``TaskOutcome`` as JSON text (or already a dict)."""
+    import json
+
+    if isinstance(result, str | bytes):
+        value = json.loads(result)
+        return value if isinstance(value, dict) else {}
+    if hasattr(result, "model_dump"):
+        dumped = result.model_dump(mode="json")
+        return dumped if isinstance(dumped, dict) else {}
+    return result if isinstance(result, dict) else {}
+
+
+def outcome_outputs(result: Any) -> Any:
+    """``outputs_of`` for the engine's tasks: the agent's declared outputs."""
+    return _outcome(result).get("outputs")
+
+
+def outcome_extra(result: Any) -> dict[str, Any]:
+    """``extra_of`` for the engine's tasks: agent id/version, attempt and the engine's own
+    input/output digests (so the audit record and the run's report agree)."""
+    outcome = _outcome(result)
+    return {k: outcome[k] for k in _OUTCOME_FIELDS if k in outcome}
