@@ -376,3 +376,56 @@ def test_engine_outcome_helpers_read_a_real_task_outcome() -> None:
         "output_digest": "sha256:out",
     }
     assert outcome_extra(outcome) == outcome_extra(text)
+
+
+def test_flow_hooks_on_a_flow_compiled_from_yaml(prefect_api: str, tmp_path: Path) -> None:
+    """The flow-level wiring on the real factory output: the run is bound to the loaded
+    definition's version and content hash, and its final state is recorded."""
+    import textwrap
+
+    from dora.definition.loader import parse_definition
+    from flows.factory import compile_workflow
+    from tests import engine_agents
+
+    engine_agents.register_all()  # the t_echo test agent
+    wid = f"ev-{uuid.uuid4().hex[:8]}"
+    text = f'workflow:\n  id: "{wid}"\n  name: "Events"\n  version: "3.1.0"\n' + textwrap.indent(
+        textwrap.dedent(
+            """
+            tasks:
+              - id: a
+                name: A
+                agent: t_echo
+                inputs: [{name: sleep, type: numeric, default: 0}]
+                outputs: [{name: score, type: numeric}, {name: data, type: structured_data}]
+            """
+        ),
+        "  ",
+    )
+    loaded = parse_definition(text, f"{wid}.yaml")
+    store = BlockingAuditStore(f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}")
+    rec = _install(store)
+    try:
+        hooked = compile_workflow(loaded).with_options(
+            **flow_hooks(
+                loaded.workflow.id,
+                definition_version=loaded.version_label,
+                content_hash=loaded.content_hash,
+                recorder=_recorder,
+            )
+        )
+        state = hooked(return_state=True)
+        assert state.is_completed(), state.message
+        run_id = str(state.state_details.flow_run_id)
+        records = store.records(run_id=run_id)
+        assert [r.kind for r in records] == ["run.bound", "workflow.completed"]
+        bound = records[0].data["data"]
+        assert bound["definition_version"] == loaded.version_label
+        assert bound["definition_version"].startswith("3.1.0+")
+        assert bound["content_hash"] == loaded.content_hash
+        assert records[1].data["causation_id"] == records[0].event_id
+        assert store.verify().ok
+        assert rec.lost == 0
+    finally:
+        _CURRENT.pop()
+        store.close()
