@@ -37,6 +37,9 @@ Stream = Literal["events", "audit"]
 STREAMS: tuple[Stream, ...] = ("events", "audit")
 
 HoldScope = Literal["all", "workflow", "run"]
+
+#: Kafka key of every audit-record message (see ``_append_locked``)
+AUDIT_CHAIN_KEY = "dora-audit-chain"
 T = TypeVar("T")
 
 
@@ -227,14 +230,16 @@ class AuditStore:
                 if stream == "events" and entry.event is not None:
                     body = entry.event.to_dict()
                     body["metadata"] = {**body["metadata"], "audit_seq": seq, "audit_hash": digest}
-                    payload = canonical_json(to_jsonable(body))
+                    payload, stream_key = canonical_json(to_jsonable(body)), key
                 else:
-                    payload = canonical_json(record.to_dict())
+                    # one key for the whole chain: one partition, so a consumer reads the
+                    # records in chain order and can verify them as they arrive
+                    payload, stream_key = canonical_json(record.to_dict()), AUDIT_CHAIN_KEY
                 outbox_rows.append(
                     {
                         "stream": stream,
                         "event_id": record.event_id or f"audit-{seq}",
-                        "key": key,
+                        "key": stream_key,
                         "payload": payload,
                         "created_at": now,
                         "attempts": 0,

@@ -11,7 +11,8 @@ Guarantees and how they are kept:
   ``event-id``, also in the value). With an idempotent producer (Apache Kafka) retries
   inside one producer session add no duplicates.
 * **Order per run**: rows are read in commit order and keyed by workflow id, so one run's
-  events go to one partition in order. After an outage a re-sent batch can repeat events;
+  events go to one partition in order (audit records all share the key
+  ``dora-audit-chain``: the chain arrives in order on one partition). After an outage a re-sent batch can repeat events;
   the de-duplicated stream keeps the order, and ``metadata.audit_seq`` gives the total
   order if a consumer needs it.
 * **Dead letters**: an ``events`` row that cannot be decoded, or that the
