@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.2.0"
+ANALYZER_VERSION = "1.3.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -97,10 +97,10 @@ EVIDENCE_POOL = 3
 MIN_RELEVANCE = 0.6
 COVERED_SCORE = 0.72
 COVERED_ELEMENTS = 0.6
-PARTIAL_SCORE = 0.55
+PARTIAL_SCORE = 0.65
 PARTIAL_ELEMENTS = 0.45
 #: with its key element shown, a close phrase match needs fewer other elements for partial
-KEYED_RELEVANCE = 0.75
+KEYED_RELEVANCE = 0.85
 KEYED_ELEMENTS = 0.3
 #: a key element must show every word of one of its alternatives
 KEY_STRICT = True
@@ -424,8 +424,31 @@ class _Passage:
     text: str
     tokens: list[str]
     token_set: frozenset[str]
+    #: the passage, or the document it is in, is about ICT (see ``_ICT_TERM_RE``)
+    ict_context: bool = True
+    #: the document as a whole is about ICT (then every window counts as ICT context)
+    ict_document: bool = True
     _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
     _windows: list[frozenset[str]] | None = field(default=None, repr=False)
+    _ict_windows: list[frozenset[str]] | None = field(default=None, repr=False)
+
+    @property
+    def ict_windows(self) -> list[frozenset[str]]:
+        """The windows that may carry a key element: all of them in an ICT document,
+        else only those whose own sentences (or heading) use ICT wording."""
+        if self.ict_document:
+            return self.windows
+        if self._ict_windows is None:
+            head_ict = bool(self.heading and _ICT_TERM_RE.search(self.heading))
+            head = frozenset(tokenize(self.heading)) if self.heading else frozenset()
+            units = [u for u, _ in _units(self.text)]
+            keep = [
+                head | frozenset(tokenize(" ".join(pair)))
+                for pair in (pairwise(units) if len(units) > 1 else [tuple(units)])
+                if head_ict or _ICT_TERM_RE.search(" ".join(pair))
+            ]
+            self._ict_windows = keep
+        return self._ict_windows
 
     @property
     def windows(self) -> list[frozenset[str]]:
@@ -563,14 +586,36 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
     return [_Passage(document, location, heading, chunk, tokens, token_set)]
 
 
+#: Words that put a passage in the ICT domain. Every DORA obligation is about ICT risk,
+#: so governance, audit, training or supplier wording in an AML, credit or health-and-safety
+#: policy ("the Board is ultimately responsible for the AML framework") is not evidence.
+_ICT_TERM_RE = re.compile(
+    r"\b(?:ICT|IT|IKT|EDV)\b|(?i:\b(?:information (?:security|systems?|technology|assets?)"
+    r"|cyber\w*|digital|networks?|software|applications?|servers?|cloud|infrastructure"
+    r"|technology risk|data ?cent(?:re|er)s?|back-?ups?|endpoints?|firewalls?|encrypt\w*"
+    r"|logging|siem|soc|patch\w*|vulnerabilit\w*|malware|ransomware|passwords?"
+    r"|authenticat\w*|databases?|hardware|outages?|it-\w+)\b)"
+)
+#: Share of a document's passages that must use ICT wording for the whole document to
+#: count as an ICT document (whose passages may then say "this policy" without the word).
+ICT_DOCUMENT_SHARE = 0.5
+
+
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     for doc in documents.documents:
+        own: list[_Passage] = []
         for section in doc.sections:
             for title, block in _blocks(section.text):
                 heading = " - ".join(x for x in (section.heading or "", title) if x)
                 for chunk in _chunks(block):
-                    passages.extend(_passage(doc.info.path, section.location, heading, chunk))
+                    own.extend(_passage(doc.info.path, section.location, heading, chunk))
+        ict = [bool(_ICT_TERM_RE.search(f"{p.heading}\n{p.text}")) for p in own]
+        ict_document = bool(own) and sum(ict) / len(own) >= ICT_DOCUMENT_SHARE
+        for passage, has_term in zip(own, ict, strict=True):
+            passage.ict_context = ict_document or has_term
+            passage.ict_document = ict_document
+        passages.extend(own)
     return passages
 
 
@@ -754,7 +799,7 @@ def _shown_in_window(element: _Element, matches: Sequence[_Match]) -> bool:
     """True when one sentence window (with its heading) of a matched passage shows ``element``."""
     for m in matches:
         extra = frozenset({DATE_TOKEN}) & m.passage.token_set
-        if any(element.satisfied_by(w | extra, strict=KEY_STRICT) for w in m.passage.windows):
+        if any(element.satisfied_by(w | extra, strict=KEY_STRICT) for w in m.passage.ict_windows):
             return True
     return False
 
@@ -802,7 +847,9 @@ def _assess(
             if rel > 0:
                 matches.append(_Match(passages[i], rel, phrase, terms))
     matches.sort(key=lambda m: -m.relevance)
-    on_topic = [m for m in matches if m.relevance >= MIN_RELEVANCE][:EVIDENCE_POOL]
+    on_topic = [m for m in matches if m.relevance >= MIN_RELEVANCE and m.passage.ict_context][
+        :EVIDENCE_POOL
+    ]
     if not on_topic:
         closest = (
             f" (closest passage matched {matches[0].relevance:.0%} of a search phrase)"
