@@ -479,13 +479,16 @@ class AuditStore:
 
     # -- outbox -------------------------------------------------------------------------
 
-    async def pending(self, limit: int) -> list[OutboxRow]:
-        """The oldest unsent outbox rows, in the order they were committed."""
+    async def pending(self, limit: int, *, after_id: int = 0) -> list[OutboxRow]:
+        """The oldest unsent outbox rows (``id > after_id``), in the order committed."""
         o = schema.outbox.c
         async with self.reader.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(schema.outbox).where(o.sent_at.is_(None)).order_by(o.id).limit(limit)
+                    select(schema.outbox)
+                    .where(o.sent_at.is_(None), o.id > after_id)
+                    .order_by(o.id)
+                    .limit(limit)
                 )
             ).all()
         return [

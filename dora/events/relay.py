@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,8 @@ class OutboxRelay:
     config: KafkaConfig
     processor: EventProcessor = field(default_factory=EventProcessor)
     batch_size: int = 1000
+    #: batches handed to the producer before the oldest must be acknowledged
+    window: int = 4
     poll_interval_s: float = 0.2
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 30.0
@@ -136,15 +139,10 @@ class OutboxRelay:
         body = canonical_json(to_jsonable(processed.to_dict()))
         return topic, body.encode("utf-8")
 
-    async def run_once(self) -> int:
-        """Publish one batch of pending rows; return how many rows were settled.
-
-        Raises ``KafkaError``/``OSError`` if the broker did not acknowledge: nothing of the
-        batch is marked sent then.
-        """
-        rows = await self.store.pending(self.batch_size)
-        if not rows:
-            return 0
+    async def _send_batch(
+        self, rows: list[OutboxRow]
+    ) -> tuple[list[OutboxRow], list[Any], dict[int, str]]:
+        """Hand a batch to the producer (not yet acknowledged): rows, ack futures, dead."""
         producer = await self._ensure_producer()
         own_dead = ListDeadLetters()
         if isinstance(self.processor.dead_letter_queue, ListDeadLetters):
@@ -163,6 +161,10 @@ class OutboxRelay:
             futures.append(
                 await producer.send(topic, value, key=row.key.encode("utf-8"), headers=headers)
             )
+        return rows, futures, dead
+
+    async def _settle(self, rows: list[OutboxRow], futures: list[Any], dead: dict[int, str]) -> int:
+        """Wait for every acknowledgement of a batch, then mark it sent (one transaction)."""
         results = await asyncio.gather(*futures, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
@@ -173,10 +175,42 @@ class OutboxRelay:
         self.stats.batches += 1
         return len(rows)
 
+    async def run_once(self) -> int:
+        """Publish one batch of pending rows; return how many rows were settled.
+
+        Raises ``KafkaError``/``OSError`` if the broker did not acknowledge: nothing of the
+        batch is marked sent then.
+        """
+        rows = await self.store.pending(self.batch_size)
+        if not rows:
+            return 0
+        return await self._settle(*await self._send_batch(rows))
+
+    async def pump(self) -> int:
+        """Publish everything pending, ``window`` batches in flight; return rows settled.
+
+        Batches are handed to the producer in commit order while earlier ones are still
+        being acknowledged; each is marked sent only after all of its acknowledgements.
+        On an error nothing unacknowledged is marked: those rows stay pending and the
+        next attempt starts again from the oldest unsent row.
+        """
+        inflight: deque[tuple[list[OutboxRow], list[Any], dict[int, str]]] = deque()
+        cursor, total = 0, 0
+        while True:
+            if len(inflight) < self.window:
+                rows = await self.store.pending(self.batch_size, after_id=cursor)
+                if rows:
+                    inflight.append(await self._send_batch(rows))
+                    cursor = rows[-1].id
+                    continue
+            if not inflight:
+                return total
+            total += await self._settle(*inflight.popleft())
+
     async def _attempt(self) -> int | None:
         """One batch; ``None`` if the broker failed (the caller backs off)."""
         try:
-            done: int | None = await self.run_once()
+            done: int | None = await self.pump()
             self.stats.last_ok = True
         except (KafkaError, OSError, TimeoutError) as exc:
             self.stats.failures += 1
@@ -209,8 +243,7 @@ class OutboxRelay:
                     backoff = min(backoff * 2, self.backoff_max_s)
                     continue
                 backoff = self.backoff_initial_s
-                if done < self.batch_size:
-                    await _sleep_or_stop(stop, self.poll_interval_s)
+                await _sleep_or_stop(stop, self.poll_interval_s)  # drained: wait for more
         finally:
             await self._drop_producer()
 
