@@ -26,9 +26,12 @@ from dora.events.kafka import KafkaConfig
 from dora.events.models import EventType, WorkflowEvent
 from dora.events.processor import EventProcessor
 from dora.events.relay import OutboxRelay
+from tests.fixtures.events import backends
 from tests.kafka_service import Tansu, tansu
 
 _ = tansu  # the session broker fixture, used by name
+audit_url = backends.audit_url
+pg_audit_db = backends.pg_audit_db
 
 
 def _config(broker: Tansu, tag: str) -> KafkaConfig:
@@ -93,11 +96,12 @@ async def _store(tmp_path: Path) -> AuditStore:
 
 
 async def test_each_runs_events_arrive_in_order_and_audit_topic_verifies(
-    tansu: Tansu, tmp_path: Path
+    tansu: Tansu, audit_url: str
 ) -> None:
+    """On SQLite and PostgreSQL stores (the relay's reads and marks run on both)."""
     config = _config(tansu, uuid.uuid4().hex[:8])
     await _create_topics(config)
-    store = await _store(tmp_path)
+    store = await AuditStore.open(audit_url)
     runs = ["r1", "r2", "r3", "r4"]
     for i in range(25):  # interleaved runs, as concurrent flow runs write them
         for run in runs:
