@@ -12,12 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from dora import platform
 from dora.webhook.signing import signed_headers
 from tests.services import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+PREFECT_YAML = ROOT / "prefect.yaml"
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -145,14 +147,19 @@ def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path
         assert (pdir / "prefect.db").exists(), "SQLite database under DORA_HOME by default"
 
         deps = _deployments(api)
-        assert [d["name"] for d in deps] == ["dora-compliance-assessment-local"]
+        expected = sorted(
+            d["name"] for d in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]
+        )
+        assert sorted(d["name"] for d in deps) == expected  # one -local deployment per definition
+        seed = next(d for d in deps if d["name"] == "dora-compliance-assessment-local")
         autos = _dora_automations(api)
         assert {
             "dora:dora-compliance-assessment:rule-0:escalate",
             "dora:dora-compliance-assessment:rule-2:alert",
             "dora:crashed-run-detection",
             "dora:crashed-run-notify",
-        } == set(autos)
+        } <= set(autos)
+        assert all(a.startswith("dora:") for a in autos)
         crash = next(
             a
             for a in _post(api, "/automations/filter")
@@ -168,7 +175,7 @@ def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path
         docs = sorted(str(p) for p in (ROOT / "examples" / "policies").iterdir())
         run = _post(
             api,
-            f"/deployments/{deps[0]['id']}/create_flow_run",
+            f"/deployments/{seed['id']}/create_flow_run",
             {"parameters": {"documents": docs}},
         )
         state = _wait_for_terminal(api, run["id"])
@@ -221,18 +228,17 @@ def test_up_is_idempotent_deploy_prunes_and_down_stops_everything(tmp_path: Path
         assert "worker already running" in again.stdout
         assert platform.read_pid(pdir, "server") == server_pid
         assert platform.read_pid(pdir, "worker") == worker_pid
-        assert [d["name"] for d in _deployments(api)] == ["dora-compliance-assessment-local"]
-        assert [d["id"] for d in _deployments(api)] == [d["id"] for d in deps]
+        assert sorted(d["id"] for d in _deployments(api)) == sorted(d["id"] for d in deps)
         assert _dora_automations(api) == autos
 
         # a deployment of our flow that prefect.yaml no longer has is removed (issue #15332)
-        flow_id = deps[0]["flow_id"]
+        flow_id = seed["flow_id"]
         _post(api, "/deployments/", {"name": "retired-local", "flow_id": flow_id, "tags": ["dora"]})
-        assert len(_deployments(api)) == 2
+        assert len(_deployments(api)) == len(deps) + 1
         dep = _cli(env, "deploy", *common)  # finds the platform's API URL itself
         assert dep.returncode == 0, dep.stdout[-3000:] + dep.stderr[-3000:]
         assert "removed stale deployment dora-compliance-assessment/retired-local" in dep.stdout
-        assert [d["name"] for d in _deployments(api)] == ["dora-compliance-assessment-local"]
+        assert sorted(d["name"] for d in _deployments(api)) == expected
     finally:
         pids = {n: platform.read_pid(pdir, n) for n in platform.COMPONENTS}
         down = _cli(env, "down", *common, timeout=120)
