@@ -4,7 +4,10 @@ The same DAG — a 100-task chain and a 100-task fan-out of agents that do nothi
 as (a) a flow compiled from YAML by ``flows.factory`` and (b) a Prefect flow written by
 hand with the same task options (persisted results, a cache key per flow run and task,
 thread pool runner, one event loop per worker thread), calling the same no-op agent.
-Cached task runs are refused: they would skip the work being measured. Both run against the same local Prefect API in this process, rounds
+Cached task runs are refused: they would skip the work being measured. The definitions
+set ``audit_enabled: false``: this measures the engine core; the audit trail's own cost
+(one short SQLite transaction per event, about 1-5 ms with synchronous=FULL) is measured
+by bench/events.py and tests/test_events_recorder.py. Both run against the same local Prefect API in this process, rounds
 interleaved so machine noise hits both alike.
 
 Per-task overhead is read from what the Prefect server recorded: the span from the first
@@ -62,6 +65,7 @@ def definition(shape: str, n: int) -> str:
         f"  id: bench-{shape}",
         f"  name: bench {shape}",
         '  version: "1.0.0"',
+        "  config: {audit_enabled: false}",
         "  tasks:",
     ]
     for i in range(n):

@@ -584,8 +584,10 @@ def register_blocks() -> list[str]:
     ``dora deploy`` calls this so the blocks appear in the UI's catalogue before anyone has
     saved one (``Block.save`` registers its own type, but only on first save).
     """
+    from blocks.kafka import KafkaConnection
+
     slugs = []
-    for block in (VaultCredentials, VaultKVSecret, VaultSecret):
+    for block in (VaultCredentials, VaultKVSecret, VaultSecret, KafkaConnection):
         block.register_type_and_schema(_sync=True)  # type: ignore[call-arg]
         slugs.append(block.get_block_type_slug())
     return slugs

@@ -348,11 +348,13 @@ def await_approvals(
         if problem:
             record.accepted, record.note = False, problem
             records.append(record)
+            _audit(workflow_id, run_id, record)
             log.warning("ignored approval input for rule %d: %s", decision.rule, problem)
             continue
         if not got.role:
             record.role = remaining[0]
         records.append(record)
+        _audit(workflow_id, run_id, record)
         _emit(
             f"dora.approval.{got.decision}",
             workflow_id,
@@ -460,3 +462,26 @@ def handle_require_approval(
     outcome = await_approvals(rule, decision, run_id, started_by, workflow_id=workflow.id)
     _OUTCOMES.setdefault(run_id, []).append(outcome)
     log.info("approvals for rule %d complete in %.1fs", decision.rule, time.monotonic() - started)
+
+
+def _audit(workflow_id: str, run_id: str | None, record: ApprovalRecord) -> None:
+    """Approvals (and refused approval inputs) with the approver's identity in the audit trail.
+
+    The rule number is the one routing decisions are recorded with, which links the approval
+    to the decision that asked for it.
+    """
+    from dora.events.recorder import get_recorder
+
+    recorder = get_recorder()
+    if recorder is None or not run_id:
+        return
+    recorder.approval(
+        workflow_id,
+        run_id,
+        rule=str(record.rule),
+        decision=record.decision,
+        identity=record.approver,
+        role=record.role,
+        comment=record.reason or record.note or None,
+        accepted=record.accepted,
+    )

@@ -46,6 +46,8 @@ from dora.definition.models import (
     TaskDefinition,
     Workflow,
 )
+from dora.events.hooks import flow_hooks, outcome_extra, outcome_outputs, task_hooks
+from dora.events.recorder import get_recorder
 from dora.settings import get_settings
 from flows import progress
 from flows.approvals import ApprovalError, approvals_for, handle_require_approval
@@ -187,6 +189,18 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
 
     run_agent_task.__name__ = run_agent_task.__qualname__ = tdef.id
     opts = retry_options(workflow).prefect_kwargs(workflow)
+    if workflow.config.audit_enabled:
+        # task started/completed/failed (with input and output digests and the agent that
+        # ran) go to the hash-chained audit store and its outbox (dora/events/hooks.py)
+        opts.update(
+            task_hooks(
+                workflow.id,
+                tdef.id,
+                agent=tdef.agent,
+                outputs_of=outcome_outputs,
+                extra_of=outcome_extra,
+            )
+        )
     return task(  # type: ignore[call-overload]
         run_agent_task,
         name=tdef.id,
@@ -224,6 +238,15 @@ def compile_workflow(loaded: LoadedDefinition, *, module: str = "flows.catalog")
         p: _PY_TYPES.get(s.type, Any)
         for p, s in zip(param_names, parameters(workflow), strict=True)
     }
+    hooks = (
+        flow_hooks(
+            workflow.id,
+            definition_version=loaded.version_label,
+            content_hash=loaded.content_hash,
+        )
+        if workflow.config.audit_enabled
+        else {}
+    )
     return flow(  # type: ignore[call-overload]
         _run,
         name=workflow.id,
@@ -234,6 +257,7 @@ def compile_workflow(loaded: LoadedDefinition, *, module: str = "flows.catalog")
         log_prints=True,
         persist_result=True,
         validate_parameters=True,
+        **hooks,
     )
 
 
@@ -575,6 +599,18 @@ def _on_decision(
         related=_related(run_id),
         payload=decision.model_dump(mode="json"),
     )
+    recorder = get_recorder() if workflow.config.audit_enabled else None
+    if recorder is not None and run_id:
+        # thread-safe: the duration watch thread records its decisions too
+        recorder.routing_decided(
+            workflow.id,
+            run_id,
+            rule=str(decision.rule),
+            condition=decision.condition,
+            values=decision.values,
+            matched=decision.fired,
+            actions=[decision.action],
+        )
     if decision.fired and isinstance(rule, RequireApprovalRule):
         from prefect.context import FlowRunContext
 
@@ -598,6 +634,16 @@ def _emit_halt(
 ) -> None:
     from prefect.events import emit_event
 
+    recorder = get_recorder() if workflow.config.audit_enabled else None
+    if recorder is not None and run_id:
+        recorder.state_transition(
+            workflow.id,
+            run_id,
+            entity=f"task:{task_id}",
+            from_state="Failed",
+            to_state="Halted",
+            message=f"{kind}: {_clip(message, 200)}",
+        )
     log.error(
         "workflow %s halted: task %s failed with %s; notifying %s",
         workflow.id,

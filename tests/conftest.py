@@ -20,6 +20,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_UI_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["DORA_REPORTS_DIR"] = str(_TMP / "reports")
+os.environ["DORA_HOME"] = str(_TMP / "dora-home")  # the default audit store lives here
 os.environ["DORA_DURATION_CHECK_INTERVAL_S"] = "0.2"
 
 import pytest  # noqa: E402

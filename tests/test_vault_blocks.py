@@ -408,6 +408,7 @@ def test_blocks_save_and_load_through_prefect_api(openbao: OpenBao, kv_path: str
         "dora-vault-credentials",
         "dora-vault-kv-secret",
         "dora-vault-secret",
+        "dora-kafka-connection",
     ]
     creds_name = _unique("vault")
     secret_name = _unique("llm-keys")
