@@ -22,6 +22,7 @@ import functools
 import inspect
 import json
 import logging
+import queue
 import threading
 import time
 from pathlib import Path
@@ -296,6 +297,7 @@ def _execute(
             downstream[u].add(tid)
     touched: set[str] = set()  # tasks whose upstream changed state since the last pass
     submitted: dict[str, float] = {}
+    completions = _Completions()
     agent_of = {t.id: t.agent for t in workflow.tasks}
     first_pass = True
 
@@ -340,6 +342,7 @@ def _execute(
                         upstream={u: futures[u] for u in ups[tid]},
                         params={k: v for k, v in params.items() if k in wanted[tid]},
                     )
+                    completions.watch(tid, running[tid])
             else:
                 for tid in pending:
                     _set(view, tid, "skipped")
@@ -356,7 +359,7 @@ def _execute(
                 ):
                     break  # nothing can make progress (defensive; load-time checks prevent it)
                 continue
-            for done_id, fut in _finished(running):
+            for done_id, fut in completions.finished(running):
                 del running[done_id]
                 fut.wait()  # sets the future's final state from the task's own result
                 state = fut.state
@@ -508,27 +511,43 @@ def _set(view: RunView, tid: str, state: Any) -> None:
         view.states[tid] = state
 
 
-def _finished(running: dict[str, PrefectFuture[Any]]) -> list[tuple[str, PrefectFuture[Any]]]:
-    """Every running task that has finished (at least one), in definition order.
+class _Completions:
+    """Task ids in the order their runs finish, without re-arming a wait per completion.
 
-    Waits on the thread-pool futures underneath the Prefect futures: Prefect's own
-    ``as_completed`` added tens of milliseconds per task to a chain, and handling all
-    finished tasks of a fan-out in one batch avoids re-arming a wait per task
-    (both measured with bench/overhead.py).
+    Each thread-pool future underneath a Prefect future gets one done-callback that queues
+    its task id, so the flow thread blocks on one queue instead of calling
+    ``concurrent.futures.wait`` over every running future after each completion (quadratic
+    in a wide fan-out) or Prefect's ``as_completed`` (tens of milliseconds per task on a
+    chain); both measured with bench/overhead.py. Other task runners fall back to
+    Prefect's ``as_completed``.
     """
-    wrapped: dict[concurrent.futures.Future[Any], str] = {}
-    for tid, fut in running.items():
+
+    def __init__(self) -> None:
+        self._done: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def watch(self, task_id: str, fut: PrefectFuture[Any]) -> None:
         inner = getattr(fut, "wrapped_future", None)
-        if not isinstance(inner, concurrent.futures.Future):
-            for done in as_completed(list(running.values())):  # other task runners
+        if isinstance(inner, concurrent.futures.Future):
+            inner.add_done_callback(lambda _f: self._done.put(task_id))
+
+    def finished(
+        self, running: dict[str, PrefectFuture[Any]]
+    ) -> list[tuple[str, PrefectFuture[Any]]]:
+        """Every running task that has finished (at least one), in definition order."""
+        if any(
+            not isinstance(getattr(f, "wrapped_future", None), concurrent.futures.Future)
+            for f in running.values()
+        ):
+            for done in as_completed(list(running.values())):
                 return [next((t, f) for t, f in running.items() if f is done)]
             raise RuntimeError("no running task")  # pragma: no cover
-        wrapped[inner] = tid
-    done_set, _ = concurrent.futures.wait(
-        list(wrapped), return_when=concurrent.futures.FIRST_COMPLETED
-    )
-    done_ids = {wrapped[f] for f in done_set}
-    return [(tid, fut) for tid, fut in running.items() if tid in done_ids]
+        ids = {self._done.get()}
+        while True:
+            try:
+                ids.add(self._done.get_nowait())
+            except queue.Empty:
+                break
+        return [(tid, fut) for tid, fut in running.items() if tid in ids]
 
 
 def _completed_value(state: State, fut: PrefectFuture[Any]) -> dict[str, Any]:
