@@ -25,17 +25,19 @@ Inputs: ``incident`` (the incident object; a flow parameter filled from the
 (earlier incidents with ``apparent_root_cause``, Art. 8(2)) with ``root_cause``, and
 ``as_of`` (ISO time the reminders are computed against; default now).
 
-Engine support: the engine turns *routing rules* into Prefect automations, but nothing
-turns an agent's *dated* reminders into automations. ``reminder_automations`` holds
-ready-to-create specs (a proactive trigger per reminder: after ``dora.incident.classified``
-for this incident, expect ``dora.incident.<report>.submitted`` within N seconds, else
-notify), and the agent emits ``dora.incident.classified`` when it runs inside Prefect; a
-reconciler in ``flows/automations.py`` still has to create them.
+Reminders in Prefect: ``reminder_automations`` holds one proactive automation per reminder
+(after ``dora.incident.classified`` for this incident, expect
+``dora.incident.<report>.submitted`` within N seconds, else notify the incident manager's
+``dora-notify-*`` webhook block). Inside a Prefect run the agent installs them through
+``flows.automations.install_runtime_automations`` (names ``dora-runtime:incident:...``,
+replaced on a re-run, never pruned by ``dora deploy``) and then emits
+``dora.incident.classified``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,8 @@ from dora.errors import DataValidationError
 
 NOTIFY_TARGET = "incident_manager"
 SUBMITTED_EVENT = "dora.incident.{report}.submitted"
+log = logging.getLogger(__name__)
+
 CLASSIFIED_EVENT = "dora.incident.classified"
 
 
@@ -140,7 +144,7 @@ def reminder_automation_specs(
         within = max(10.0, (r.remind_at - emitted_at).total_seconds())
         specs.append(
             {
-                "name": f"dora:incident:{incident_id}:{r.report}:remind-{r.lead.replace(' ', '')}",
+                "name": f"dora-runtime:incident:{incident_id}:{r.report}:remind-{r.lead.replace(' ', '')}",
                 "description": (
                     f"Remind {NOTIFY_TARGET}: {r.report.replace('_', ' ')} of {incident_id} is "
                     f"due {r.due.isoformat()} ({r.lead} left) unless submitted"
@@ -329,6 +333,15 @@ def _publish(
         description=f"CDR 2025/301 Art. 5 deadlines of {incident_id}",
     )
     if result.classification.major:
+        # the reminders exist before the event their proactive triggers start from
+        from flows.automations import install_runtime_automations
+
+        try:
+            install_runtime_automations(
+                reminder_automation_specs(incident_id, reminders(result.schedule, as_of), as_of)
+            )
+        except Exception as exc:  # reminders are a convenience; the deadlines are in outputs
+            log.warning("reminder automations for %s not installed: %s", incident_id, exc)
         emit_event(
             event=CLASSIFIED_EVENT,
             resource={

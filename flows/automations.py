@@ -403,3 +403,57 @@ __all__ = [
     "read_dora_automations",
     "reconcile",
 ]
+
+
+#: Automations an agent schedules at run time (e.g. incident deadline reminders). Their
+#: names start with this prefix, not ``dora:``, so reconciling the definitions' routing
+#: automations on ``dora deploy`` never prunes them.
+RUNTIME_PREFIX = "dora-runtime:"
+
+
+def install_runtime_automations(specs: Iterable[dict[str, Any]]) -> list[str]:
+    """Create (or replace) automations an agent asked for; returns their names.
+
+    Each spec holds AutomationCore fields plus ``notify`` (the target whose
+    ``dora-notify-<target>`` webhook block receives the notification). Replacing by name
+    keeps a re-run of the same task from piling up duplicate reminders.
+    """
+    from prefect import get_client
+    from prefect.events.actions import SendNotification
+    from prefect.events.schemas.automations import AutomationCore
+
+    wanted = list(specs)
+    if not wanted:
+        return []
+    names = []
+    with get_client(sync_client=True) as client:
+        existing: dict[str, list[Any]] = {}
+        for a in client.read_automations():
+            if a.name.startswith(RUNTIME_PREFIX):
+                existing.setdefault(a.name, []).append(a)
+        for spec in wanted:
+            name = str(spec["name"])
+            if not name.startswith(RUNTIME_PREFIX):
+                name = RUNTIME_PREFIX + name
+            block_id = ensure_notify_block(str(spec["notify"]))
+            core = AutomationCore.model_validate(
+                {
+                    "name": name,
+                    "description": spec.get("description", ""),
+                    "enabled": spec.get("enabled", True),
+                    "tags": spec.get("tags", ["dora"]),
+                    "trigger": spec["trigger"],
+                    "actions": [
+                        SendNotification(
+                            block_document_id=block_id,
+                            subject=f"DORA reminder: {name.removeprefix(RUNTIME_PREFIX)}",
+                            body=spec.get("description", ""),
+                        )
+                    ],
+                }
+            )
+            for old in existing.get(name, []):
+                client.delete_automation(old.id)
+            client.create_automation(core)
+            names.append(name)
+    return names

@@ -116,6 +116,44 @@ def test_reminders_and_automation_specs(major_run: tuple[Any, dict[str, Any]]) -
     assert "| initial notification | 2026-10-03T03:00:00+02:00" in tracking["deadline_table"]
 
 
+def test_reminders_are_installed_as_prefect_automations(
+    major_run: tuple[Any, dict[str, Any]],
+) -> None:
+    """The run puts its reminders on the server, once, before it announces the incident."""
+    from prefect import get_client
+
+    from flows.automations import install_runtime_automations
+
+    _, data = major_run
+    specs = data["outputs"]["deadline_tracking"]["reminder_automations"]
+    incident_id = json.loads((EXAMPLES / "payment-outage-de-credit-institution.json").read_text())[
+        "incident_id"
+    ]
+
+    def installed() -> dict[str, Any]:
+        with get_client(sync_client=True) as client:
+            return {
+                a.name: a
+                for a in client.read_automations()
+                if a.name.startswith(f"dora-runtime:incident:{incident_id}:")
+            }
+
+    autos = installed()
+    assert sorted(autos) == sorted(s["name"] for s in specs)
+    for auto in autos.values():
+        assert auto.trigger.posture == "Proactive"  # type: ignore[union-attr]
+        assert [a.type for a in auto.actions] == ["send-notification"]
+    # a re-run of the task replaces its reminders instead of adding more
+    install_runtime_automations(specs)
+    with get_client(sync_client=True) as client:
+        names = [
+            a.name
+            for a in client.read_automations()
+            if a.name.startswith(f"dora-runtime:incident:{incident_id}:")
+        ]
+    assert sorted(names) == sorted(autos)  # no duplicates
+
+
 def test_deadline_table_is_a_prefect_artifact(major_run: tuple[Any, dict[str, Any]]) -> None:
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
