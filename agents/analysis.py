@@ -106,6 +106,8 @@ KEYED_ELEMENTS = 0.3
 KEY_STRICT = True
 #: weights of the requirement score
 W_RELEVANCE, W_ELEMENTS, W_OBLIGATION, W_ROLE, W_FREQUENCY = 0.35, 0.4, 0.1, 0.05, 0.1
+#: at most this many requirements may rest on the same quoted span (see _limit_shared_evidence)
+SHARED_EVIDENCE_MAX = 3
 #: sharpen term specificity so rare, telling terms dominate the phrase match
 RELEVANCE_POWER = 1.0
 #: BM25 parameters (the usual Okapi defaults)
@@ -575,8 +577,32 @@ _DATE_RE = re.compile(
 DATE_TOKEN = "date"
 
 
+#: A sentence that only points at other documents names topics without saying anything
+#: about them ("to be read together with the subordinate standards on business continuity").
+_REFERENCE_RE = re.compile(
+    r"\b(?:(?:is|are) to be read|read (?:together|in conjunction) with|subordinate "
+    r"(?:standards?|policies|documents|rules)|related documents|reference documents"
+    r"|(?:is|are) (?:set out|described|defined|specified|covered|governed) (?:in|by) "
+    r"(?:the )?(?:separate|subordinate|related|dedicated))\b",
+    re.IGNORECASE,
+)
+
+
+def _without_references(chunk: str) -> str:
+    if not _REFERENCE_RE.search(chunk):
+        return chunk
+    lines = [
+        " ".join(s for s in _SENTENCE_SPLIT.split(line) if not _REFERENCE_RE.search(s))
+        if _REFERENCE_RE.search(line)
+        else line
+        for line in chunk.split("\n")
+    ]
+    return "\n".join(lines)
+
+
 def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Passage]:
     # the heading is part of what a passage is about ("Access reviews")
+    chunk = _without_references(chunk)
     tokens = tokenize(f"{heading}\n{chunk}") if heading else tokenize(chunk)
     if not tokens:
         return []
@@ -942,6 +968,36 @@ def _assess(
     )
 
 
+def _limit_shared_evidence(assessments: list[RequirementAssessment]) -> None:
+    """One sentence that names many topics is a list, not evidence for each of them.
+
+    When the same quoted span is the best evidence for more than ``SHARED_EVIDENCE_MAX``
+    credited requirements ("to be read together with the standards on information
+    security, business continuity and outsourcing"), only the best-scoring ones keep it.
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, a in enumerate(assessments):
+        if a.coverage in ("covered", "partial") and a.evidence:
+            top = a.evidence[0]
+            groups.setdefault((top.document, top.quote), []).append(i)
+    for members in groups.values():
+        if len(members) <= SHARED_EVIDENCE_MAX:
+            continue
+        ranked = sorted(members, key=lambda i: -assessments[i].score)
+        for i in ranked[SHARED_EVIDENCE_MAX:]:
+            a = assessments[i]
+            assessments[i] = a.model_copy(
+                update={
+                    "coverage": "missing",
+                    "rationale": (
+                        f"The best passage ({a.evidence[0].location}) is also the best evidence "
+                        f"for {len(members) - 1} other requirements: it names the topic in a "
+                        "list rather than stating how it is met. " + a.rationale
+                    ),
+                }
+            )
+
+
 # ---------------------------------------------------------------- aggregation
 def _credit(a: RequirementAssessment) -> float:
     return a.score if a.coverage in ("covered", "partial") else 0.0
@@ -1021,6 +1077,7 @@ def analyze(
             )
             continue
         assessments.append(_assess(req, j, prep, passages, scores))
+    _limit_shared_evidence(assessments)
     return AnalysisResults(
         catalog_version=catalog.version,
         analyzer_version=ANALYZER_VERSION,

@@ -247,7 +247,7 @@ def test_quality_bench_lower_bar() -> None:
 
 
 def test_quality_dev2_floor() -> None:
-    """Second dev set (tables, clauses, abbreviations; tuned on): reached P 0.959, R 0.867."""
+    """Second dev set (tables, clauses, abbreviations; tuned on): reached P 0.967, R 0.859."""
     quality = _quality(EVAL / "dev2")
     assert quality.precision >= 0.94
     assert quality.recall >= 0.85
@@ -256,10 +256,10 @@ def test_quality_dev2_floor() -> None:
 
 
 def test_quality_dev3_floor() -> None:
-    """Third dev set (independent author; tuned on): reached P 0.770, R 0.776."""
+    """Third dev set (independent author; tuned on): reached P 0.786, R 0.769."""
     quality = _quality(EVAL / "dev3")
-    assert quality.precision >= 0.75
-    assert quality.recall >= 0.76
+    assert quality.precision >= 0.77
+    assert quality.recall >= 0.75
     aml = next(d for d in quality.documents if d.path.startswith("aml"))
     assert not aml.found  # governance wording of an AML policy is not ICT evidence
 
@@ -267,7 +267,7 @@ def test_quality_dev3_floor() -> None:
 def test_quality_holdout_floors() -> None:
     """The held-out sets (never tuned on) must not regress.
 
-    holdout reached P 0.845, R 0.739; holdout2 (independent author) P 0.629, R 0.667.
+    holdout reached P 0.845, R 0.739; holdout2 (independent author) P 0.636, R 0.667.
     """
     quality = _quality(EVAL / "holdout")
     assert quality.precision >= 0.83
