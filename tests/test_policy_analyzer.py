@@ -256,7 +256,7 @@ def test_quality_dev2_floor() -> None:
 
 
 def test_quality_dev3_floor() -> None:
-    """Third dev set (independent author; tuned on): reached P 0.786, R 0.769."""
+    """Third dev set (independent author; tuned on): reached P 0.789, R 0.784."""
     quality = _quality(EVAL / "dev3")
     assert quality.precision >= 0.77
     assert quality.recall >= 0.75
@@ -267,7 +267,7 @@ def test_quality_dev3_floor() -> None:
 def test_quality_holdout_floors() -> None:
     """The held-out sets (never tuned on) must not regress.
 
-    holdout reached P 0.845, R 0.739; holdout2 (independent author) P 0.636, R 0.667.
+    holdout reached P 0.845, R 0.739; holdout2 (independent author) P 0.648, R 0.702.
     """
     quality = _quality(EVAL / "holdout")
     assert quality.precision >= 0.83
@@ -275,8 +275,8 @@ def test_quality_holdout_floors() -> None:
     travel = next(d for d in quality.documents if d.path.startswith("travel"))
     assert len(travel.found) <= 4
     second = _quality(EVAL / "holdout2")
-    assert second.precision >= 0.61
-    assert second.recall >= 0.65
+    assert second.precision >= 0.63
+    assert second.recall >= 0.68
 
 
 def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
