@@ -78,6 +78,76 @@ def _reject(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
+class _Audit:
+    """Agent and resource events of one task attempt for the audit trail (seed EventType:
+    agent.available, agent.error, resource.allocated, resource.released).
+
+    They are deferred: appended in the same transaction as the task's next recorded event
+    (its completion or failure, recorded by the task's state hook in this thread), so they
+    cost no commit of their own. Recording never fails the task.
+    """
+
+    def __init__(self, workflow: Workflow, context: RunContext, task: TaskDefinition) -> None:
+        self.workflow_id = workflow.id
+        self.run_id = context.flow_run_id
+        self.task = task
+        self.recorder: Any = None
+        if workflow.config.audit_enabled and self.run_id:
+            from dora.events.recorder import get_recorder
+
+            self.recorder = get_recorder()
+
+    def _record(self, kind: str, data: dict[str, Any]) -> None:
+        if self.recorder is None:
+            return
+        from dora.events.models import EventType
+
+        try:
+            self.recorder.record(
+                EventType(kind),
+                self.workflow_id,
+                self.run_id,
+                {"task_id": self.task.id, **data},
+                kind=kind,
+                defer=True,
+            )
+        except Exception:  # the run's own state stays authoritative
+            import logging
+
+            logging.getLogger("dora.tasks").warning("audit event %s not recorded", kind)
+
+    def agent_available(self, agent: Any, waited_s: float) -> None:
+        self._record(
+            "agent.available", {"agent_id": agent.agent_id, "waited_seconds": round(waited_s, 3)}
+        )
+
+    def allocated(self, agent: Any, cfg: Any) -> None:
+        res = self.task.config.resources
+        self._record(
+            "resource.allocated",
+            {
+                "agent_id": agent.agent_id,
+                "cpu": res.cpu,
+                "memory": res.memory,
+                "gpu": res.gpu,
+                "concurrency_limit": getattr(cfg, "concurrency_limit", None),
+            },
+        )
+
+    def released(self, agent: Any) -> None:
+        self._record("resource.released", {"agent_id": agent.agent_id})
+
+    def agent_error(self, agent: Any, exc: RunError) -> None:
+        self._record(
+            "agent.error",
+            {
+                "agent_id": agent.agent_id,
+                "error_type": getattr(exc, "error_type", type(exc).__name__),
+                "error": str(exc)[:500],
+            },
+        )
+
+
 async def _acquire(
     stack: AsyncExitStack, coordinator: Coordinator, task: TaskDefinition, use_limits: bool
 ) -> tuple[Any, Any]:
@@ -156,10 +226,15 @@ async def execute(
     coordinator = coordinator or default_coordinator()
     policy = workflow.policy_for("resource_unavailable")
     waited, waits = 0.0, 0
+    audit = _Audit(workflow, context, task)
     while True:
         try:
             async with AsyncExitStack() as stack:
-                agent, _cfg = await _acquire(stack, coordinator, task, use_concurrency_limits)
+                agent, cfg = await _acquire(stack, coordinator, task, use_concurrency_limits)
+                if waits:
+                    audit.agent_available(agent, waited)
+                audit.allocated(agent, cfg)
+                stack.callback(audit.released, agent)
                 execution = TaskExecution(
                     task_id=task.id,
                     task_name=task.name,
@@ -170,7 +245,11 @@ async def execute(
                     attempt=attempt,
                     context=context,
                 )
-                result = await _call_agent(agent, task, execution, attempt)
+                try:
+                    result = await _call_agent(agent, task, execution, attempt)
+                except RunError as exc:
+                    audit.agent_error(agent, exc)
+                    raise
             break
         except ResourceUnavailableError:
             if not isinstance(policy, QueuePolicy) or waited >= policy.max_wait_seconds:

@@ -97,6 +97,14 @@ def test_compiled_run_is_reconstructable_from_the_chain(audit_db: str) -> None:
         payload = decided[0].data["data"]
         assert payload["matched"] is True
         assert payload["values"] == {"task.analyse.outputs.score": 0.4}
+        # each attempt's agent held and gave back its resources (seed resource.* events)
+        for kind in ("resource.allocated", "resource.released"):
+            assert sorted(r.data["data"]["task_id"] for r in records if r.kind == kind) == [
+                "analyse",
+                "report",
+            ]
+        allocated = next(r for r in records if r.kind == "resource.allocated").data["data"]
+        assert allocated["cpu"] == "500m" and allocated["memory"] == "512Mi"
         # one correlation id for the whole run, and an unbroken chain
         assert {r.data["correlation_id"] for r in records} == {run_id}
         assert store.verify().ok
@@ -111,5 +119,44 @@ def test_audit_disabled_in_the_definition_records_nothing(audit_db: str) -> None
     store = BlockingAuditStore(audit_db)
     try:
         assert store.records(run_id=run_id) == []
+    finally:
+        store.close()
+
+
+def test_agent_error_is_recorded_with_the_failed_task(audit_db: str) -> None:
+    wid = f"audit-{uuid.uuid4().hex[:8]}"
+    text = textwrap.dedent(
+        f"""
+        workflow:
+          id: "{wid}"
+          name: "Audited failure"
+          version: "1.0.0"
+          tasks:
+            - id: load
+              name: Load
+              agent: t_bad_data
+              inputs: [{{name: key, type: string, default: "{uuid.uuid4().hex}"}}]
+              outputs: [{{name: score, type: numeric}}]
+          error_handling:
+            - error_type: data_validation_error
+              action: halt
+        """
+    )
+    state = compile_workflow(parse_definition(text, f"{wid}.yaml"))(return_state=True)
+    assert state.is_failed()
+    run_id = str(state.state_details.flow_run_id)
+    recorder = get_recorder()
+    assert recorder is not None
+    recorder.store.flush()
+    store = BlockingAuditStore(audit_db)
+    try:
+        records = store.records(run_id=run_id)
+        kinds = [r.kind for r in records]
+        assert "agent.error" in kinds and "task.failed" in kinds, kinds
+        error = next(r for r in records if r.kind == "agent.error").data["data"]
+        assert error["error_type"] == "data_validation_error"
+        assert error["task_id"] == "load"
+        assert kinds.index("agent.error") < kinds.index("task.failed")
+        assert store.verify().ok
     finally:
         store.close()
