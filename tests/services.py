@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import hvac
@@ -195,3 +196,31 @@ def token_review_api() -> Iterator[TokenReviewAPI]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def run_definition(path: Path, reports: Path, **params: Any) -> tuple[Any, dict[str, Any]]:
+    """Compile ``path`` and run it once on the session Prefect API, reports in ``reports``.
+
+    ``require_approval`` decisions are recorded, not waited for (approvals have their own
+    tests); the settings the run reads are restored afterwards.
+    """
+    from dora.definition.loader import load_definition
+    from dora.settings import get_settings
+    from flows.factory import compile_workflow
+
+    old = {k: os.environ.get(k) for k in ("DORA_REPORTS_DIR", "DORA_APPROVAL_MODE")}
+    os.environ["DORA_REPORTS_DIR"] = str(reports)
+    os.environ["DORA_APPROVAL_MODE"] = "record"
+    get_settings.cache_clear()
+    try:
+        state = compile_workflow(load_definition(path))(**params, return_state=True)
+        data = state.result(raise_on_failure=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+    assert isinstance(data, dict), data
+    return state, data

@@ -7,14 +7,12 @@ and fraud prevention (lookalike domains); a malformed bundle halts with located 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dora.definition.loader import load_definition
-from flows.factory import compile_workflow
+from tests.services import run_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFN = ROOT / "definitions" / "threat-intel-watch.yaml"
@@ -23,27 +21,6 @@ EX = ROOT / "examples" / "threat-intel"
 FIX = ROOT / "tests" / "fixtures" / "threat_intel"
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-
-
-def run_definition(path: Path, reports: Path, **params: Any) -> tuple[Any, dict[str, Any]]:
-    from dora.settings import get_settings
-
-    old = {k: os.environ.get(k) for k in ("DORA_REPORTS_DIR", "DORA_APPROVAL_MODE")}
-    os.environ["DORA_REPORTS_DIR"] = str(reports)
-    os.environ["DORA_APPROVAL_MODE"] = "record"
-    get_settings.cache_clear()
-    try:
-        state = compile_workflow(load_definition(path))(**params, return_state=True)
-        data = state.result(raise_on_failure=False)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
-    assert isinstance(data, dict), data
-    return state, data
 
 
 def _params(bundle: Path) -> dict[str, Any]:
