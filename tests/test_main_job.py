@@ -114,7 +114,7 @@ def test_report_files_exist_and_match_the_run(main_run: dict[str, Any]) -> None:
     score = data["outputs"]["document_analysis"]["compliance_score"]
     assert f"{score * 100:.1f}%" in text
     eal = data["outputs"]["risk_calculation"]["risk_metrics"]["expected_annual_loss_eur"]
-    assert f"{eal:,.0f}" in text
+    assert f"EUR {eal:,.2f}" in text  # the report writes money one way (fmt_eur)
     assert data["definition_hash"][:12] in text  # provenance
     html_text = html.read_text()
     assert f"{score * 100:.1f}%" in html_text and "Nordhafen Bank AG" in html_text
