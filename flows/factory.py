@@ -480,7 +480,7 @@ def run_context(
         tid: {"agent_id": out.get("agent_id"), "version": out.get("agent_version")}
         for tid, out in (upstream or {}).items()
     }
-    return RunContext(
+    return RunContext.model_construct(  # engine-made values: no validation per task
         workflow_id=workflow.id,
         workflow_version=workflow.version,
         definition_hash=loaded.content_hash,
