@@ -163,6 +163,10 @@ async def test_broker_outage_mid_run_loses_nothing(tansu: Tansu, tmp_path: Path)
             await asyncio.sleep(0.05)
         assert relay.stats.failures >= 1
         assert (await store.outbox_counts())["pending"] == 60  # nothing marked sent
+        for _ in range(100):  # the lag is refreshed after each failed attempt
+            if relay.stats.lag_s > 0:
+                break
+            await asyncio.sleep(0.05)
         assert not relay.stats.last_ok and relay.stats.lag_s > 0  # what /ready and alerts see
         tansu.start()
         await _create_topics(config, partitions=1)
@@ -180,6 +184,7 @@ async def test_broker_outage_mid_run_loses_nothing(tansu: Tansu, tmp_path: Path)
             await asyncio.sleep(0.05)
         assert REGISTRY.get_sample_value("dora_outbox_lag_seconds") == 0.0
     finally:
+        tansu.start()  # no-op when running; a failed assertion must not leave it down
         stop.set()
         await relaying
         await store.close()
