@@ -16,12 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from agents.base import ArtifactRef, SimpleAgent, TaskExecution, TaskResult
 from agents.ict_risk.html import now_text, sha256_of, slug, write_report
 from agents.ict_risk.models import Asset, BusinessFunction
+from agents.ict_risk.tabular import read_yaml_model
 from agents.ict_risk_manager import as_of_date, paths_of, read_rows
 from agents.resilience.models import TestFinding, TestRecord, TlptProfile
 from agents.resilience.programme import TestingProgramme, build_programme
@@ -31,20 +31,7 @@ from dora.errors import DataValidationError
 
 def load_profile(path: str) -> TlptProfile:
     """The entity's TLPT profile (YAML); a bad field names the file and the field."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataValidationError(f"TLPT profile {path}: file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataValidationError(f"TLPT profile {path}: invalid YAML: {exc}") from None
-    if isinstance(data, dict) and isinstance(data.get("tlpt_profile"), dict):
-        data = data["tlpt_profile"]
-    try:
-        return TlptProfile.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise DataValidationError(f"TLPT profile {path}: " + "; ".join(lines)) from None
+    return read_yaml_model(path, TlptProfile, "TLPT profile", key="tlpt_profile")
 
 
 class ResilienceTesterAgent(SimpleAgent):

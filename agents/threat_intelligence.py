@@ -17,13 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from agents.base import ArtifactRef, SimpleAgent, TaskExecution, TaskResult
 from agents.ict_risk.assessment import check_references, map_cif
 from agents.ict_risk.html import now_text, sha256_of, slug, write_report
 from agents.ict_risk.models import Asset, BusinessFunction
+from agents.ict_risk.tabular import read_yaml_model
 from agents.ict_risk_manager import as_of_date, paths_of, read_rows
 from agents.threat_intel.csv_feed import threats_from_csv
 from agents.threat_intel.models import Threat, WatchContext, merge_threats
@@ -34,18 +34,7 @@ from dora.errors import DataValidationError
 
 
 def load_context(path: str) -> WatchContext:
-    p = Path(path)
-    if not p.is_file():
-        raise DataValidationError(f"watch context {path}: file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataValidationError(f"watch context {path}: invalid YAML: {exc}") from None
-    try:
-        return WatchContext.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise DataValidationError(f"watch context {path}: " + "; ".join(lines)) from None
+    return read_yaml_model(path, WatchContext, "watch context")
 
 
 class ThreatIntelligenceAgent(SimpleAgent):

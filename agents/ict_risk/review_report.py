@@ -14,13 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.ict_risk.assessment import IctRiskAssessment
 from agents.ict_risk.html import Kpi, ReportView, Section, Table
-from dora.errors import DataValidationError
+from agents.ict_risk.tabular import read_yaml_model
 
 TODO = "To be completed by the ICT risk management function (not derivable from the inventory)."
 
@@ -60,18 +59,7 @@ def load_context(path: str | None) -> ReviewContext:
     """Read the review context YAML; a bad field names the file and the field."""
     if not path:
         return ReviewContext()
-    p = Path(path)
-    if not p.is_file():
-        raise DataValidationError(f"review context {path}: file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataValidationError(f"review context {path}: invalid YAML: {exc}") from None
-    try:
-        return ReviewContext.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise DataValidationError(f"review context {path}: " + "; ".join(lines)) from None
+    return read_yaml_model(path, ReviewContext, "review context")
 
 
 def _rows(items: list[BaseModel], cols: dict[str, str]) -> list[dict[str, Any]]:

@@ -277,3 +277,29 @@ def parse_date(value: Any) -> Any:
         except ValueError:
             continue
     raise ValueError("expected a date as YYYY-MM-DD (or DD.MM.YYYY)")
+
+
+def read_yaml_model(path: str | Path, model: type[M], what: str, *, key: str | None = None) -> M:
+    """One YAML file read into ``model``; any problem names the file and the field.
+
+    Shared by the agents' context files (review context, TLPT profile, watch context);
+    ``key`` also accepts the model nested under that one top-level key.
+    """
+    import yaml
+
+    from dora.errors import DataValidationError
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataValidationError(f"{what} {path}: file not found")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataValidationError(f"{what} {path}: invalid YAML: {exc}") from None
+    if key and isinstance(data, dict) and isinstance(data.get(key), dict):
+        data = data[key]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise DataValidationError(f"{what} {path}: " + "; ".join(lines)) from None
