@@ -111,6 +111,27 @@ class Coordinator:
                 )
         return [c[3] for c in sorted(claimants)]
 
+    def select_ready(self, name: str) -> tuple[DORAAgent, AgentConfig] | None:
+        """``select`` without awaiting, when it needs no health check; else ``None``.
+
+        The common case of a task run (an agent type whose health results are fresh)
+        then costs no coroutines; the round robin is the same one ``select`` uses.
+        """
+        if name not in registry.available():
+            return None  # a capability: the async path resolves and ranks the claimants
+        insts = self.instances(name)
+        now = time.monotonic()
+        if any(
+            i.health is None or now - i.checked_at > i.config.health_check.interval for i in insts
+        ):
+            return None
+        start = next(self._cycles[name])
+        for k in range(len(insts)):
+            inst = insts[(start + k) % len(insts)]
+            if inst.health is not None and inst.health.healthy:
+                return inst.agent, inst.config
+        return None  # none healthy: select() explains which and why
+
     async def select(self, name: str) -> tuple[DORAAgent, AgentConfig]:
         """The agent to run the next task for ``name`` (agent type or capability)."""
         types = await self._types_for(name)

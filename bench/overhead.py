@@ -19,15 +19,19 @@ agent call, output checks, result persistence and the scheduler between tasks. T
 run's wall time is printed too. The last line is the ratio compiled / hand-written of the
 per-task overhead over both shapes (goal ≤ 1.05), as the median of the per-round ratios:
 each round pairs the two flows run back to back, so a slow stretch of the machine moves
-both sides of a ratio instead of one side of the medians.
+both sides of a ratio instead of one side of the medians. Single rounds still swing by
+±15 % on this 2-core machine, so the default is 15 rounds (about 4 minutes); each run
+starts from a collected, frozen heap so a full garbage collection of the process cannot
+land in one side's run.
 
-    python bench/overhead.py [--tasks 100] [--rounds 7]
+    python bench/overhead.py [--tasks 100] [--rounds 15]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -61,13 +65,18 @@ class NoOp(SimpleAgent):
         return TaskResult(outputs={"value": 1})
 
 
+#: the definition's run timeout, given to the hand-written flow too: a flow timeout arms a
+#: SIGALRM scope that Prefect's sync bridges then check on every task run (cancel_sync_after)
+FLOW_TIMEOUT_S = 3600
+
+
 def definition(shape: str, n: int) -> str:
     lines = [
         "workflow:",
         f"  id: bench-{shape}",
         f"  name: bench {shape}",
         '  version: "1.0.0"',
-        "  config: {audit_enabled: false}",
+        f"  config: {{audit_enabled: false, timeout: {FLOW_TIMEOUT_S}}}",
         "  tasks:",
     ]
     for i in range(n):
@@ -119,7 +128,14 @@ def hand_step(index: int, prev: Any = None) -> dict[str, Any]:
 
 
 def hand_flow(shape: str, n: int) -> Any:
-    @flow(name=f"hand-{shape}", task_runner=ThreadPoolTaskRunner(), persist_result=True)
+    # the flow options the compiled flow has: a run timeout and prints sent to the run's logs
+    @flow(
+        name=f"hand-{shape}",
+        task_runner=ThreadPoolTaskRunner(),
+        persist_result=True,
+        timeout_seconds=FLOW_TIMEOUT_S,
+        log_prints=True,
+    )
     def run() -> None:
         if shape == "chain":
             prev = None
@@ -153,6 +169,12 @@ def task_span(fn: Any, expected: int) -> tuple[float, float, float]:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    # A full (generation 2) collection walks every object of the process, the Prefect
+    # client's included, and takes ~0.2 s here: landing in one flow's run and not the
+    # other's, it moved single rounds by 20-40 %. Both flows start from a collected,
+    # frozen heap, so only the garbage their own run makes is collected during it.
+    gc.collect()
+    gc.freeze()
     t0, c0 = time.perf_counter(), time.process_time()
     state = fn(return_state=True)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -183,7 +205,7 @@ def task_span(fn: Any, expected: int) -> tuple[float, float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=15)
     args = ap.parse_args()
     registry.register("bench_noop", NoOp, replace=True)
     flows: dict[str, tuple[Any, Any]] = {}

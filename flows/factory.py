@@ -50,6 +50,7 @@ from dora.definition.models import (
 from dora.events.hooks import flow_hooks, outcome_extra, outcome_outputs, task_hooks
 from dora.events.recorder import get_recorder
 from dora.settings import get_settings
+from dora.trusted import trusted
 from flows import progress
 from flows.approvals import ApprovalError, approvals_for, handle_require_approval
 from flows.graph import PRIORITY_ORDER, execution_order, parameters, upstream_of
@@ -152,13 +153,16 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
         # coroutine runs in its own event loop inside. The run context is rebuilt here
         # from the definition, the Prefect runtime and the upstream outcomes instead of
         # being passed in: Prefect walks every parameter of every task submission.
-        from prefect.runtime import flow_run, task_run
+        from prefect.context import TaskRunContext
 
+        # the task run's own context, not prefect.runtime's lookups (bench/overhead.py)
+        run = getattr(TaskRunContext.get(), "task_run", None)
+        run_id = str(run.flow_run_id) if run is not None and run.flow_run_id else None
+        attempt = int(getattr(run, "run_count", 0) or 1)
         # Outcomes travel as JSON text: Prefect walks every nested value of task results
         # and parameters, which for a large analysis is far costlier than one json.loads.
         ups = {tid: json.loads(text) for tid, text in upstream.items()}
-        context = run_context(loaded, str(flow_run.id) if flow_run.id else None, ups)
-        attempt = int(task_run.run_count or 1)
+        context = run_context(loaded, run_id, ups)
         try:
             outcome = _runner().run(
                 agent_task.execute(
@@ -303,38 +307,67 @@ def _execute(
 
     watch.start()
     tracker.started()
+
+    # Bookkeeping of a finished task: its summary, metrics and progress. (Deferring it
+    # until the tasks it unblocks were submitted gained nothing on a chain: the GIL makes
+    # the flow thread's work and the next task's engine take turns either way.)
+    def completed(done_id: str, out: dict[str, Any], seconds: float) -> None:
+        summaries[done_id] = trusted(
+            TaskSummary,  # from our own TaskOutcome
+            state="completed",
+            agent_id=out["agent_id"],
+            agent_version=out["agent_version"],
+            summary=out["summary"],
+            error=None,
+            error_type=None,
+            attempts=out["attempt"],
+            duration_s=out["duration_s"],
+            input_digest=out["input_digest"],
+            output_digest=out["output_digest"],
+            artifacts=out["artifacts"],
+        )
+        metrics.observe_task(done_id, agent_of[done_id], "completed", seconds)
+        tracker.task_done(done_id, "completed", str(out["summary"]))
+
+    def failed(
+        done_id: str, fut: PrefectFuture[Any], exc: BaseException | None, message: str, kind: str
+    ) -> None:
+        summaries[done_id] = TaskSummary(
+            state="failed",
+            error=_clip(message),
+            error_type=kind,
+            attempts=getattr(exc, "dora_attempt", None) or _attempts(fut),
+        )
+        metrics.observe_task(
+            done_id, agent_of[done_id], "failed", time.monotonic() - submitted[done_id]
+        )
+        metrics.count_agent_error(agent_of[done_id], kind)
+        tracker.task_done(done_id, "failed", message)
+
     try:
-        pending = list(order)
+        # insertion-ordered, so tasks are considered in definition order; O(1) removal
+        pending = dict.fromkeys(order)
+        position = {tid: i for i, tid in enumerate(order)}
         while pending or running:
             if halted is None:
                 # Only tasks downstream of what just finished can change: re-checking every
                 # pending task on each pass made a 100-task chain quadratic.
-                candidates = pending if first_pass else [t for t in pending if t in touched]
+                candidates = (
+                    list(pending)
+                    if first_pass
+                    else sorted(touched & pending.keys(), key=position.__getitem__)
+                )
                 first_pass = False
                 touched.clear()
                 ready = [
                     t for t in candidates if all(view.states.get(u) == "completed" for u in ups[t])
                 ]
-                blocked = [
-                    t
-                    for t in candidates
-                    if any(view.states.get(u) in ("failed", "skipped") for u in ups[t])
-                ]
-                for tid in blocked:
-                    pending.remove(tid)
-                    _set(view, tid, "skipped")
-                    summaries[tid].state = "skipped"
-                    failed_up = [u for u in ups[tid] if view.states.get(u) in ("failed", "skipped")]
-                    why = f"not run: upstream {', '.join(failed_up)} did not complete"
-                    summaries[tid].error = why
-                    tracker.task_done(tid, "skipped", why)
-                    touched.update(downstream[tid])
                 if not parallel:
                     held = ready[1:] if not running else ready
                     touched.update(held)  # still ready: look at them again next pass
                     ready = ready[:1] if not running else []
                 for tid in ready:
-                    pending.remove(tid)
+                    del pending[tid]
                     _set(view, tid, "running")
                     tracker.task_started(tid)
                     submitted[tid] = time.monotonic()
@@ -343,6 +376,20 @@ def _execute(
                         params={k: v for k, v in params.items() if k in wanted[tid]},
                     )
                     completions.watch(tid, running[tid])
+                blocked = [
+                    t
+                    for t in candidates
+                    if any(view.states.get(u) in ("failed", "skipped") for u in ups[t])
+                ]
+                for tid in blocked:
+                    del pending[tid]
+                    _set(view, tid, "skipped")
+                    summaries[tid].state = "skipped"
+                    failed_up = [u for u in ups[tid] if view.states.get(u) in ("failed", "skipped")]
+                    why = f"not run: upstream {', '.join(failed_up)} did not complete"
+                    summaries[tid].error = why
+                    tracker.task_done(tid, "skipped", why)
+                    touched.update(downstream[tid])
             else:
                 for tid in pending:
                     _set(view, tid, "skipped")
@@ -353,6 +400,7 @@ def _execute(
                 if (
                     pending
                     and halted is None
+                    and not touched
                     and not any(
                         all(view.states.get(u) == "completed" for u in ups[t]) for t in pending
                     )
@@ -366,46 +414,19 @@ def _execute(
                 if state.is_completed():
                     out = _completed_value(state, fut)
                     outcomes[done_id] = out
-                    summaries[done_id] = TaskSummary(
-                        state="completed",
-                        agent_id=out["agent_id"],
-                        agent_version=out["agent_version"],
-                        summary=out["summary"],
-                        attempts=out["attempt"],
-                        duration_s=out["duration_s"],
-                        input_digest=out["input_digest"],
-                        output_digest=out["output_digest"],
-                        artifacts=out["artifacts"],
-                    )
                     with view.lock:
                         view.outputs[done_id] = out["outputs"]
                     _set(view, done_id, "completed")
                     touched.update(downstream[done_id])
-                    metrics.observe_task(
-                        done_id,
-                        agent_of[done_id],
-                        "completed",
-                        time.monotonic() - submitted[done_id],
-                    )
-                    tracker.task_done(done_id, "completed", str(out["summary"]))
+                    completed(done_id, out, time.monotonic() - submitted[done_id])
                 else:
                     exc = state.result(raise_on_failure=False)
                     exc = exc if isinstance(exc, BaseException) else None
                     kind = error_type_of(exc)
                     message = str(exc) if exc else (state.message or state.name or "failed")
-                    summaries[done_id] = TaskSummary(
-                        state="failed",
-                        error=_clip(message),
-                        error_type=kind,
-                        attempts=getattr(exc, "dora_attempt", None) or _attempts(fut),
-                    )
                     _set(view, done_id, "failed")
                     touched.update(downstream[done_id])
-                    metrics.observe_task(
-                        done_id, agent_of[done_id], "failed", time.monotonic() - submitted[done_id]
-                    )
-                    metrics.count_agent_error(agent_of[done_id], kind)
-                    tracker.task_done(done_id, "failed", message)
+                    failed(done_id, fut, exc, message, kind)
                     policy = workflow.policy_for(kind)
                     if isinstance(policy, HaltPolicy):
                         halted = f"task {done_id!r} failed with {kind}"
@@ -480,7 +501,8 @@ def run_context(
         tid: {"agent_id": out.get("agent_id"), "version": out.get("agent_version")}
         for tid, out in (upstream or {}).items()
     }
-    return RunContext.model_construct(  # engine-made values: no validation per task
+    return trusted(
+        RunContext,  # engine-made values: no validation per task
         workflow_id=workflow.id,
         workflow_version=workflow.version,
         definition_hash=loaded.content_hash,

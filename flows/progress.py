@@ -76,7 +76,8 @@ class Tracker:
             log.debug("progress artifact not created", exc_info=True)
 
     def task_started(self, task_id: str) -> None:
-        _notify(task_id, "running", self.workflow.task(task_id).name)
+        if HOOKS:  # the name lookup is not free, and without a printer nobody reads it
+            _notify(task_id, "running", self.workflow.task(task_id).name)
 
     def task_done(self, task_id: str, state: str, detail: str) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ and stays cheap to import in workers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -30,6 +31,7 @@ from dora.errors import (
     ResourceUnavailableError,
     RunError,
 )
+from dora.trusted import trusted
 from tasks.inputs import check_type, resolve_inputs
 from tasks.policy import queue_delay
 from tasks.sources import read_source
@@ -55,8 +57,13 @@ class TaskOutcome(BaseModel):
 
 def digest(value: Any) -> str:
     """sha256 over canonical JSON: the same data always gives the same digest (lineage)."""
+    if not value and isinstance(value, dict):
+        return _EMPTY_DIGEST  # tasks without inputs: the commonest value, computed once
     blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+_EMPTY_DIGEST = "sha256:" + hashlib.sha256(b"{}").hexdigest()
 
 
 def _check_outputs(task: TaskDefinition, result: TaskResult, agent_id: str) -> None:
@@ -85,6 +92,11 @@ def _output_digest(task: TaskDefinition, outputs: Mapping[str, Any]) -> str:
 
 def _reject(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+#: stands in for the exit stack when no concurrency slot is held (most tasks): entering
+#: an AsyncExitStack per task run is measurable on a chain of short tasks
+_NO_STACK = contextlib.nullcontext()
 
 
 class _Audit:
@@ -126,11 +138,15 @@ class _Audit:
             logging.getLogger("dora.tasks").warning("audit event %s not recorded", kind)
 
     def agent_available(self, agent: Any, waited_s: float) -> None:
+        if self.recorder is None:
+            return
         self._record(
             "agent.available", {"agent_id": agent.agent_id, "waited_seconds": round(waited_s, 3)}
         )
 
     def allocated(self, agent: Any, cfg: Any) -> None:
+        if self.recorder is None:  # audit off: not even the event's data is built
+            return
         res = self.task.config.resources
         self._record(
             "resource.allocated",
@@ -144,6 +160,8 @@ class _Audit:
         )
 
     def released(self, agent: Any) -> None:
+        if self.recorder is None:
+            return
         self._record("resource.released", {"agent_id": agent.agent_id})
 
     def agent_error(self, agent: Any, exc: RunError) -> None:
@@ -157,23 +175,18 @@ class _Audit:
         )
 
 
-async def _acquire(
-    stack: AsyncExitStack, coordinator: Coordinator, task: TaskDefinition, use_limits: bool
-) -> tuple[Any, Any]:
-    """Select an agent and, when configured, hold its Prefect concurrency slot."""
-    agent, cfg = await coordinator.select(task.agent)
-    if use_limits and cfg.concurrency_limit:
-        from prefect.concurrency.asyncio import concurrency
+async def _hold_slot(stack: AsyncExitStack, limit: str, task: TaskDefinition) -> None:
+    """Hold one slot of the agent's Prefect concurrency limit until ``stack`` closes."""
+    from prefect.concurrency.asyncio import concurrency
 
-        try:
-            await stack.enter_async_context(
-                concurrency(cfg.concurrency_limit, occupy=1, timeout_seconds=30, strict=True)
-            )
-        except TimeoutError:
-            raise ResourceUnavailableError(
-                f"no free slot in concurrency limit {cfg.concurrency_limit!r} for task {task.id!r}"
-            ) from None
-    return agent, cfg
+    try:
+        await stack.enter_async_context(
+            concurrency(limit, occupy=1, timeout_seconds=30, strict=True)
+        )
+    except TimeoutError:
+        raise ResourceUnavailableError(
+            f"no free slot in concurrency limit {limit!r} for task {task.id!r}"
+        ) from None
 
 
 async def _call_agent(
@@ -186,8 +199,11 @@ async def _call_agent(
         # fires only when it yields.
         # asyncio.timeout, not wait_for: wait_for wraps the call in a new Task (extra
         # event-loop turns on every task run; bench/overhead.py)
-        async with asyncio.timeout(task.config.timeout):
+        if task.config.timeout is None:
             result = await agent.execute_task(execution)
+        else:
+            async with asyncio.timeout(task.config.timeout):
+                result = await agent.execute_task(execution)
     except TimeoutError:
         raise AgentTimeoutError(
             f"task {task.id!r}: agent {agent.agent_id} did not finish within {task.config.timeout}s "
@@ -238,15 +254,21 @@ async def execute(
     audit = _Audit(workflow, context, task)
     while True:
         try:
-            async with AsyncExitStack() as stack:
-                agent, cfg = await _acquire(stack, coordinator, task, use_concurrency_limits)
+            agent, cfg = coordinator.select_ready(task.agent) or await coordinator.select(
+                task.agent
+            )
+            limit = cfg.concurrency_limit if use_concurrency_limits else None
+            stack = AsyncExitStack() if limit else None
+            async with stack or _NO_STACK:
+                if stack is not None and limit:
+                    await _hold_slot(stack, limit, task)
                 if waits:
                     audit.agent_available(agent, waited)
                 audit.allocated(agent, cfg)
-                stack.callback(audit.released, agent)
                 # built from values the engine already validated: no second validation
                 # pass on every task (bench/overhead.py)
-                execution = TaskExecution.model_construct(
+                execution = trusted(
+                    TaskExecution,
                     task_id=task.id,
                     task_name=task.name,
                     agent=task.agent,
@@ -261,6 +283,8 @@ async def execute(
                 except RunError as exc:
                     audit.agent_error(agent, exc)
                     raise
+                finally:
+                    audit.released(agent)
             break
         except ResourceUnavailableError:
             if not isinstance(policy, QueuePolicy) or waited >= policy.max_wait_seconds:
@@ -271,7 +295,8 @@ async def execute(
             await asyncio.sleep(delay)
     _check_outputs(task, result, agent.agent_id)
     output_digest = _output_digest(task, result.outputs)
-    return TaskOutcome.model_construct(
+    return trusted(
+        TaskOutcome,
         task_id=task.id,
         agent=task.agent,
         agent_id=agent.agent_id,

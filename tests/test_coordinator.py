@@ -91,6 +91,30 @@ def test_round_robin_skips_unhealthy_instances(scanners: Path) -> None:
     assert chosen[0] != chosen[1]  # balanced, not sticky
 
 
+def test_select_ready_shares_the_round_robin_and_waits_for_health_checks(scanners: Path) -> None:
+    coord = Coordinator.from_directory(scanners)
+    assert coord.select_ready("t_scanner") is None  # nothing checked yet: select() must run
+    assert coord.select_ready("vulnerability_scan") is None  # capabilities take select()
+
+    async def warm() -> str:
+        return (await coord.select("t_scanner"))[1].id
+
+    first = asyncio.run(warm())
+    # every instance has been checked now (select walks past the unhealthy one)
+    while any(i.health is None for i in coord.instances("t_scanner")):
+        asyncio.run(warm())
+    fast = []
+    for _ in range(4):
+        picked = coord.select_ready("t_scanner")
+        assert picked is not None
+        fast.append(picked[1].id)
+    assert "scanner-002" not in fast and set(fast) == {"scanner-001", "scanner-003"}
+    assert fast[0] != fast[1] and first in {"scanner-001", "scanner-003"}
+    for inst in coord.instances("t_scanner"):  # health results expire: back to select()
+        inst.checked_at -= inst.config.health_check.interval + 1
+    assert coord.select_ready("t_scanner") is None
+
+
 def test_capability_conflict_resolved_by_priority_then_version(scanners: Path) -> None:
     coord = Coordinator.from_directory(scanners)
     _agent, cfg = asyncio.run(coord.select("vulnerability_scan"))
