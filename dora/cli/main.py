@@ -177,12 +177,19 @@ def analyze(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON record per requirement.")
     ] = False,
+    semantic: Annotated[
+        bool,
+        typer.Option(
+            "--semantic",
+            help="Add the semantic second opinion (needs 'scripts/setup.sh --semantic').",
+        ),
+    ] = False,
 ) -> None:
     """Map policy documents to DORA requirements (no flow run)."""
     from agents.analysis import analyze_paths, requirement_records
 
     try:
-        results = analyze_paths(paths, str(profile) if profile else None)
+        results = analyze_paths(paths, str(profile) if profile else None, semantic=semantic)
     except DoraError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_FAILED) from None
