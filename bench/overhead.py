@@ -18,11 +18,11 @@ everything that happens per task: submission, input resolution, agent selection,
 agent call, output checks, result persistence and the scheduler between tasks. The whole
 run's wall time is printed too. The last line is the ratio compiled / hand-written of the
 per-task overhead over both shapes (goal ≤ 1.05), as the median of the per-round ratios:
-each round pairs the two flows run back to back, so a slow stretch of the machine moves
-both sides of a ratio instead of one side of the medians. Single rounds still swing by
-±15 % on this 2-core machine, so the default is 15 rounds (about 4 minutes); each run
-starts from a collected, frozen heap so a full garbage collection of the process cannot
-land in one side's run.
+each round pairs the two flows run back to back (alternating which goes first), so a
+slow stretch of the machine moves both sides of a ratio instead of one side of the
+medians. Single rounds still swing by ±15 % on this 2-core machine, so the default is 15
+rounds (about 5 minutes); each run starts from a collected, frozen heap so a full garbage
+collection of the process cannot land in one side's run.
 
     python bench/overhead.py [--tasks 100] [--rounds 15]
 """
@@ -64,6 +64,9 @@ class NoOp(SimpleAgent):
     async def run(self, task: TaskExecution) -> TaskResult:
         return TaskResult(outputs={"value": 1})
 
+
+#: pause after each measured run, so the server's trailing work is not in the next one
+SETTLE_S = 0.5
 
 #: the definition's run timeout, given to the hand-written flow too: a flow timeout arms a
 #: SIGALRM scope that Prefect's sync bridges then check on every task run (cancel_sync_after)
@@ -218,10 +221,14 @@ def main() -> None:
         timed(compiled)
         timed(hand)
     spans: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
-    for _ in range(args.rounds):  # interleaved, so noise hits both alike
+    for r in range(args.rounds):  # interleaved, so noise hits both alike
         for shape, (compiled, hand) in flows.items():
-            spans.setdefault((shape, "compiled"), []).append(task_span(compiled, args.tasks))
-            spans.setdefault((shape, "hand"), []).append(task_span(hand, args.tasks))
+            # alternate which flow goes first (ABBA), so whatever the first run of a pair
+            # leaves behind (the server still digesting its events) burdens both alike
+            order = [("compiled", compiled), ("hand", hand)]
+            for kind, fn in order if r % 2 == 0 else order[::-1]:
+                spans.setdefault((shape, kind), []).append(task_span(fn, args.tasks))
+                time.sleep(SETTLE_S)
     total = {"compiled": 0.0, "hand": 0.0}
     cpu_total = {"compiled": 0.0, "hand": 0.0}
 
