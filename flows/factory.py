@@ -161,7 +161,7 @@ def _make_task(loaded: LoadedDefinition, tdef: TaskDefinition) -> Any:
         attempt = int(getattr(run, "run_count", 0) or 1)
         # Outcomes travel as JSON text: Prefect walks every nested value of task results
         # and parameters, which for a large analysis is far costlier than one json.loads.
-        ups = {tid: json.loads(text) for tid, text in upstream.items()}
+        ups = {tid: json.loads(t) if isinstance(t, str) else t for tid, t in upstream.items()}
         context = run_context(loaded, run_id, ups)
         try:
             outcome = _runner().run(
@@ -290,6 +290,7 @@ def _execute(
     tracker = progress.Tracker(workflow, run_id, settings.progress_artifact_interval_s)
     summaries: dict[str, TaskSummary] = {tid: TaskSummary(state="pending") for tid in order}
     outcomes: dict[str, dict[str, Any]] = {}
+    returned: dict[str, Any] = {}  # what each completed task returned (its outcome as JSON)
     futures: dict[str, PrefectFuture[Any]] = {}
     running: dict[str, PrefectFuture[Any]] = {}
     halted: str | None = None
@@ -372,7 +373,12 @@ def _execute(
                     tracker.task_started(tid)
                     submitted[tid] = time.monotonic()
                     futures[tid] = running[tid] = tasks[tid].submit(
-                        upstream={u: futures[u] for u in ups[tid]},
+                        # The upstream outcomes themselves, not their futures: a future
+                        # is resolved in the task run through Prefect's sync bridge
+                        # (state.result() hops to its event-loop thread: ~0.7 ms per
+                        # upstream, bench/overhead.py). Prefect still records the edges
+                        # (the UI's graph): it recognises the very objects tasks returned.
+                        upstream={u: returned[u] for u in ups[tid]},
                         params={k: v for k, v in params.items() if k in wanted[tid]},
                     )
                     completions.watch(tid, running[tid])
@@ -412,7 +418,7 @@ def _execute(
                 fut.wait()  # sets the future's final state from the task's own result
                 state = fut.state
                 if state.is_completed():
-                    out = _completed_value(state, fut)
+                    returned[done_id], out = _completed_value(state, fut)
                     outcomes[done_id] = out
                     with view.lock:
                         view.outputs[done_id] = out["outputs"]
@@ -572,8 +578,9 @@ class _Completions:
         return [(tid, fut) for tid, fut in running.items() if tid in ids]
 
 
-def _completed_value(state: State, fut: PrefectFuture[Any]) -> dict[str, Any]:
-    """The task's return value, straight from the in-memory result record when there is one.
+def _completed_value(state: State, fut: PrefectFuture[Any]) -> tuple[Any, dict[str, Any]]:
+    """(the object the task returned, the outcome it encodes), straight from the in-memory
+    result record when there is one.
 
     ``future.result()`` goes through Prefect's sync/async bridge on every call; on a chain
     of short tasks that bridge was a measurable share of the per-task overhead.
@@ -584,7 +591,7 @@ def _completed_value(state: State, fut: PrefectFuture[Any]) -> dict[str, Any]:
         value = fut.result()
     outcome = json.loads(value) if isinstance(value, str) else value
     assert isinstance(outcome, dict)
-    return outcome
+    return value, outcome
 
 
 def _attempts(fut: PrefectFuture[Any]) -> int:
