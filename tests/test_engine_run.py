@@ -375,3 +375,45 @@ def test_flow_identity_binds_definition_version_and_hash() -> None:
     assert flow_obj.name.startswith("t-")
     assert flow_obj.version.startswith("1.0.0+") and len(flow_obj.version) == len("1.0.0+") + 12
     assert flow_obj.fn.__qualname__ == flow_obj.fn.__name__ == flow_obj.name.replace("-", "_")
+
+
+def test_a_failure_skips_every_task_downstream_of_it_however_deep() -> None:
+    """a fails (no halt rule): b, c and d downstream are skipped, e beside them completes."""
+    key = uuid.uuid4().hex
+    flow_obj = _compile(
+        """
+config: {{max_retries: 0}}
+tasks:
+  - id: a
+    name: A
+    agent: t_crash
+    inputs: [{{name: key, type: string, default: "{key}"}}]
+  - id: b
+    name: B
+    agent: t_echo
+    depends_on: [a]
+  - id: c
+    name: C
+    agent: t_echo
+    depends_on: [b]
+  - id: d
+    name: D
+    agent: t_echo
+    depends_on: [c]
+  - id: e
+    name: E
+    agent: t_echo
+""",
+        key=key,
+    )
+    state, data = _run(flow_obj)
+    assert state.is_failed()
+    states = {tid: t["state"] for tid, t in data["tasks"].items()}
+    assert states == {
+        "a": "failed",
+        "b": "skipped",
+        "c": "skipped",
+        "d": "skipped",
+        "e": "completed",
+    }
+    assert "upstream c did not complete" in data["tasks"]["d"]["error"]
