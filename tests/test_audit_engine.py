@@ -12,6 +12,7 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,62 +66,63 @@ def _flow(audit: str) -> tuple[str, object]:
     return loaded.content_hash, compile_workflow(loaded)
 
 
+def _recorded(audit_db: str, state: Any) -> tuple[str, list[Any], bool]:
+    """(run id, the run's audit records, whether the whole chain verifies), read after the
+    recorder flushed what it buffered."""
+    run_id = str(state.state_details.flow_run_id)
+    recorder = get_recorder()
+    if recorder is not None:
+        recorder.store.flush()
+    store = BlockingAuditStore(audit_db)
+    try:
+        return run_id, store.records(run_id=run_id), store.verify().ok
+    finally:
+        store.close()
+
+
 def test_compiled_run_is_reconstructable_from_the_chain(audit_db: str) -> None:
     content_hash, flow_obj = _flow("true")
     state = flow_obj(return_state=True)  # type: ignore[operator]
-    run_id = str(state.state_details.flow_run_id)
-    recorder = get_recorder()
-    assert recorder is not None
-    recorder.store.flush()
-
-    store = BlockingAuditStore(audit_db)
-    try:
-        records = store.records(run_id=run_id)
-        kinds = [r.kind for r in records]
-        assert kinds[0] == "run.bound" and kinds[-1] in ("workflow.completed", "workflow.failed")
-        bound = records[0].data["data"]
-        assert bound["content_hash"] == content_hash
-        assert bound["definition_version"].startswith("2.0.0+")
-        for tid in ("analyse", "report"):
-            done = [
-                r
-                for r in records
-                if r.kind == "task.completed" and r.data["data"].get("task_id") == tid
-            ]
-            assert len(done) == 1, kinds
-            data = done[0].data["data"]
-            assert data["output_digest"].startswith("sha256:")
-            assert data["input_digest"].startswith("sha256:")
-        # the escalate decision is in the chain with the value it read
-        decided = [r for r in records if r.kind == "routing.decision"]
-        assert decided, kinds
-        payload = decided[0].data["data"]
-        assert payload["matched"] is True
-        assert payload["values"] == {"task.analyse.outputs.score": 0.4}
-        # each attempt's agent held and gave back its resources (seed resource.* events)
-        for kind in ("resource.allocated", "resource.released"):
-            assert sorted(r.data["data"]["task_id"] for r in records if r.kind == kind) == [
-                "analyse",
-                "report",
-            ]
-        allocated = next(r for r in records if r.kind == "resource.allocated").data["data"]
-        assert allocated["cpu"] == "500m" and allocated["memory"] == "512Mi"
-        # one correlation id for the whole run, and an unbroken chain
-        assert {r.data["correlation_id"] for r in records} == {run_id}
-        assert store.verify().ok
-    finally:
-        store.close()
+    run_id, records, chain_ok = _recorded(audit_db, state)
+    kinds = [r.kind for r in records]
+    assert kinds[0] == "run.bound" and kinds[-1] in ("workflow.completed", "workflow.failed")
+    bound = records[0].data["data"]
+    assert bound["content_hash"] == content_hash
+    assert bound["definition_version"].startswith("2.0.0+")
+    for tid in ("analyse", "report"):
+        done = [
+            r
+            for r in records
+            if r.kind == "task.completed" and r.data["data"].get("task_id") == tid
+        ]
+        assert len(done) == 1, kinds
+        data = done[0].data["data"]
+        assert data["output_digest"].startswith("sha256:")
+        assert data["input_digest"].startswith("sha256:")
+    # the escalate decision is in the chain with the value it read
+    decided = [r for r in records if r.kind == "routing.decision"]
+    assert decided, kinds
+    payload = decided[0].data["data"]
+    assert payload["matched"] is True
+    assert payload["values"] == {"task.analyse.outputs.score": 0.4}
+    # each attempt's agent held and gave back its resources (seed resource.* events)
+    for kind in ("resource.allocated", "resource.released"):
+        assert sorted(r.data["data"]["task_id"] for r in records if r.kind == kind) == [
+            "analyse",
+            "report",
+        ]
+    allocated = next(r for r in records if r.kind == "resource.allocated").data["data"]
+    assert allocated["cpu"] == "500m" and allocated["memory"] == "512Mi"
+    # one correlation id for the whole run, and an unbroken chain
+    assert {r.data["correlation_id"] for r in records} == {run_id}
+    assert chain_ok
 
 
 def test_audit_disabled_in_the_definition_records_nothing(audit_db: str) -> None:
     _, flow_obj = _flow("false")
     state = flow_obj(return_state=True)  # type: ignore[operator]
-    run_id = str(state.state_details.flow_run_id)
-    store = BlockingAuditStore(audit_db)
-    try:
-        assert store.records(run_id=run_id) == []
-    finally:
-        store.close()
+    _, records, _ = _recorded(audit_db, state)
+    assert records == []
 
 
 def test_agent_error_is_recorded_with_the_failed_task(audit_db: str) -> None:
@@ -144,19 +146,11 @@ def test_agent_error_is_recorded_with_the_failed_task(audit_db: str) -> None:
     )
     state = compile_workflow(parse_definition(text, f"{wid}.yaml"))(return_state=True)
     assert state.is_failed()
-    run_id = str(state.state_details.flow_run_id)
-    recorder = get_recorder()
-    assert recorder is not None
-    recorder.store.flush()
-    store = BlockingAuditStore(audit_db)
-    try:
-        records = store.records(run_id=run_id)
-        kinds = [r.kind for r in records]
-        assert "agent.error" in kinds and "task.failed" in kinds, kinds
-        error = next(r for r in records if r.kind == "agent.error").data["data"]
-        assert error["error_type"] == "data_validation_error"
-        assert error["task_id"] == "load"
-        assert kinds.index("agent.error") < kinds.index("task.failed")
-        assert store.verify().ok
-    finally:
-        store.close()
+    _, records, chain_ok = _recorded(audit_db, state)
+    kinds = [r.kind for r in records]
+    assert "agent.error" in kinds and "task.failed" in kinds, kinds
+    error = next(r for r in records if r.kind == "agent.error").data["data"]
+    assert error["error_type"] == "data_validation_error"
+    assert error["task_id"] == "load"
+    assert kinds.index("agent.error") < kinds.index("task.failed")
+    assert chain_ok

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from dora.definition.loader import load_definition
 from flows.factory import compile_workflow
+from tests.services import dora_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITION = ROOT / "definitions" / "major-incident-reporting.yaml"
@@ -31,21 +31,10 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 @pytest.fixture(scope="module")
 def flow_obj(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from dora.settings import get_settings
-
-    old = {k: os.environ.get(k) for k in ("DORA_REPORTS_DIR", "DORA_APPROVAL_MODE")}
-    os.environ["DORA_REPORTS_DIR"] = str(tmp_path_factory.mktemp("incident-reports"))
-    os.environ["DORA_APPROVAL_MODE"] = "record"  # approvals have their own tests
-    get_settings.cache_clear()
-    try:
+    reports = tmp_path_factory.mktemp("incident-reports")
+    # approvals have their own tests
+    with dora_env(DORA_REPORTS_DIR=str(reports), DORA_APPROVAL_MODE="record"):
         yield compile_workflow(load_definition(DEFINITION))
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
 
 
 def _run(flow_obj: Any, incident: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

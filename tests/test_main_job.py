@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from dora.definition.loader import load_definition
-from flows.factory import compile_workflow
+from tests.services import dora_env, run_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "definitions" / "dora-compliance-assessment.yaml"
@@ -31,30 +30,11 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 @pytest.fixture(scope="module")
 def main_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from dora.settings import get_settings
-
-    reports = tmp_path_factory.mktemp("reports")
-    old = {
-        k: os.environ.get(k)
-        for k in ("DORA_REPORTS_DIR", "DORA_ENTITY_PROFILE", "DORA_APPROVAL_MODE")
-    }
-    os.environ["DORA_REPORTS_DIR"] = str(reports)
-    os.environ["DORA_ENTITY_PROFILE"] = str(PROFILE)
-    # the sample's financial impact fires require_approval; approvals have their own tests
-    os.environ["DORA_APPROVAL_MODE"] = "record"
-    get_settings.cache_clear()
-    try:
-        flow_obj = compile_workflow(load_definition(SEED))
-        state = flow_obj(documents=[str(POLICIES)], return_state=True)
-        data = state.result(raise_on_failure=False)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
-    assert isinstance(data, dict), data
+    # the sample's financial impact fires require_approval: run_definition records it
+    with dora_env(DORA_ENTITY_PROFILE=str(PROFILE)):
+        state, data = run_definition(
+            SEED, tmp_path_factory.mktemp("reports"), documents=[str(POLICIES)]
+        )
     return {"state": state, "data": data}
 
 

