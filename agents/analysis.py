@@ -457,6 +457,9 @@ class _Passage:
     ict_context: bool = True
     #: the document as a whole is about ICT (then every window counts as ICT context)
     ict_document: bool = True
+    #: the document-control block (version, owner, approval line, version history): evidence
+    #: only for requirements marked ``document_control`` in the catalog
+    document_control: bool = False
     _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
     _windows: list[frozenset[str]] | None = field(default=None, repr=False)
     _ict_windows: list[frozenset[str]] | None = field(default=None, repr=False)
@@ -615,28 +618,118 @@ _REFERENCE_RE = re.compile(
 )
 
 
+#: A document identifier such as ICT-POL-01, PRO-SEC-11 or POL-TPR-01.
+_DOC_CODE = r"\b[A-Z]{2,6}-[A-Z0-9]{2,6}(?:-[A-Z0-9]{1,6})*\b"
+#: The name of another document, in title case and ending in what it is, with an optional
+#: code before or after ("ICT Project Management Standard (ICT-STD-09)").
+_DOC_NAME_RE = re.compile(
+    rf"(?:{_DOC_CODE}\s+)?"
+    r"\b(?:[A-Z][\w/&'’-]*\s+(?:(?:and|of|for|on|the|to|&)\s+)*){1,8}"
+    r"(?:Policy|Policies|Standards?|Procedures?|Plans?|Manual|Guidelines?|Framework|Charter"
+    r"|Handbook|Instructions?|Directive|Runbook|Playbook|Concept|Methodology)\b"
+    rf"(?:\s*\(?{_DOC_CODE}\)?)?"
+)
+#: a document code and a title and nothing else: an entry of a list of related documents
+_CODE_TITLE_RE = re.compile(
+    rf"^\W*{_DOC_CODE}\s+(?:(?:[A-Z][\w/&'’-]*|and|of|for|on|the|&|[-–])\s*)+[;,.]?\s*$"
+)
+#: ... named where the sentence is about that document itself (approving, adopting,
+#: reviewing it, or "this ... Policy"), which keeps the name as evidence
+_OWN_DOCUMENT_RE = re.compile(r"\b(?:approv|adopt|endors|ratif|this\b)", re.IGNORECASE)
+
+
+def _mask_document_names(line: str) -> str:
+    """Drop the names of *other* documents from a line of policy text.
+
+    "Changes arising from ICT projects are governed by the ICT Project Management Standard"
+    says nothing about project management: the standard's name carries the topic's words,
+    not the obligation. A line that is nothing but such a name (a list of related
+    documents) goes entirely. Sentences that approve or adopt a named policy keep the name.
+    """
+    if not (_DOC_NAME_RE.search(line) or _CODE_TITLE_RE.search(line)):
+        return line
+    kept = []
+    for sentence in _SENTENCE_SPLIT.split(line):
+        if _CODE_TITLE_RE.match(sentence):  # "PRO-SEC-11 Patch Management;"
+            continue
+        own = not sentence or _OWN_DOCUMENT_RE.search(sentence)
+        kept.append(sentence if own else _DOC_NAME_RE.sub(" ", sentence))
+    masked = " ".join(s for s in kept if s)
+    return masked if len(tokenize(masked)) >= 3 else ""
+
+
 def _without_references(chunk: str) -> str:
-    if not _REFERENCE_RE.search(chunk):
-        return chunk
     lines = [
         " ".join(s for s in _SENTENCE_SPLIT.split(line) if not _REFERENCE_RE.search(s))
         if _REFERENCE_RE.search(line)
         else line
         for line in chunk.split("\n")
     ]
-    return "\n".join(lines)
+    return "\n".join(_mask_document_names(line) for line in lines)
+
+
+#: A line of the document-control block: "Approved by: Executive Board, 12 March 2026",
+#: "| Review cycle | Annual |", "Owner ..... CISO", a version-history row "| 1.0 | 05-2022 |".
+_CONTROL_KEY = (
+    r"(?:doc(?:ument)?\.? ?(?:id|no\.?|number|owner|code|title)|policy (?:number|no\.?|owner|id)"
+    r"|standard (?:number|owner)|version(?: history)?|owner|approved(?: by| on)?|approval(?: date)?"
+    r"|effective(?: from| date| as of)?|valid(?:ity)?(?: from)?|(?:next )?review(?: cycle| date|ed)?"
+    r"|classification|contact|distribution|author|prepared by|maintained by|status|date"
+    r"|supersedes|replaces|second-line reviewer|reviewer)"
+)
+_CONTROL_LINE_RE = re.compile(
+    rf"^\W*{_CONTROL_KEY}\W*(?::|\||\.{{3,}}|…)|^\|\s*v?\d+(?:\.\d+)+\s*\|",
+    re.IGNORECASE,
+)
+#: "Version 3.1 · Owner: CISO · Approved by the Executive Board on 12 March 2026"
+_CONTROL_SEGMENT_RE = re.compile(rf"^\W*{_CONTROL_KEY}\b", re.IGNORECASE)
+
+
+#: the rule under a Markdown table's header ("|---|:--|"): the header names columns, it
+#: states nothing ("| Service | Provider | Exit plan | Last test |")
+_TABLE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+
+
+def _is_control_line(line: str) -> bool:
+    if _CONTROL_LINE_RE.match(line):
+        return True
+    segments = [s for s in re.split(r"\s[·•|]\s", line) if s.strip()]
+    return len(segments) >= 2 and all(_CONTROL_SEGMENT_RE.match(s) for s in segments)
 
 
 def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Passage]:
-    # the heading is part of what a passage is about ("Access reviews")
+    """The chunk as a passage, with its document-control lines (if any) as a second one."""
     chunk = _without_references(chunk)
+    lines = [
+        line
+        for line, after in zip(chunk.split("\n"), [*chunk.split("\n")[1:], ""], strict=True)
+        if not _TABLE_RULE_RE.match(line) and not _TABLE_RULE_RE.match(after)
+    ]
+    control = [line for line in lines if _is_control_line(line.strip())]
+    if not control:
+        return _one_passage(document, location, heading, chunk)
+    body = "\n".join(line for line in lines if not _is_control_line(line.strip()))
+    return [
+        *_one_passage(document, location, heading, body),
+        *_one_passage(document, location, heading, "\n".join(control), document_control=True),
+    ]
+
+
+def _one_passage(
+    document: str, location: str, heading: str, chunk: str, document_control: bool = False
+) -> list[_Passage]:
+    if not chunk.strip():
+        return []
+    # the heading is part of what a passage is about ("Access reviews")
     tokens = tokenize(f"{heading}\n{chunk}") if heading else tokenize(chunk)
     if not tokens:
         return []
     token_set = frozenset(tokens)
     if _DATE_RE.search(chunk) or _DATE_RE.search(heading):
         token_set |= {DATE_TOKEN}
-    return [_Passage(document, location, heading, chunk, tokens, token_set)]
+    passage = _Passage(document, location, heading, chunk, tokens, token_set)
+    passage.document_control = document_control
+    return [passage]
 
 
 #: Words that put a passage in the ICT domain. Every DORA obligation is about ICT risk,
@@ -901,6 +994,7 @@ def _assess(
             if rel > 0:
                 matches.append(_Match(passages[i], rel, phrase, terms))
     matches.sort(key=lambda m: -m.relevance)
+    matches = [m for m in matches if req.document_control or not m.passage.document_control]
     on_topic = [m for m in matches if m.relevance >= MIN_RELEVANCE and m.passage.ict_context][
         :EVIDENCE_POOL
     ]

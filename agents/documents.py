@@ -738,16 +738,21 @@ def _markdown_block(
     tokens = md.parse(block)
     heading_level: int | None = None
     row: list[str] | None = None
+    in_head = False
     for tok in tokens:
         line = start_line + (tok.map[0] if tok.map else 0)
         if tok.type == "heading_open":
             heading_level = int(tok.tag[1])
         elif tok.type == "heading_close":
             heading_level = None
+        elif tok.type in ("thead_open", "thead_close"):
+            # the header row names the columns and states nothing: kept out of the text,
+            # so "| Service | Provider | Exit plan | Last test |" is never quoted as evidence
+            in_head = tok.type == "thead_open"
         elif tok.type == "tr_open":
             row = []
         elif tok.type == "tr_close":
-            if row is not None and any(row):
+            if row is not None and any(row) and not in_head:
                 yield from acc.add(" | ".join(row), f"line {line}")
             row = None
         elif tok.type == "inline":
