@@ -457,9 +457,9 @@ class _Passage:
     ict_context: bool = True
     #: the document as a whole is about ICT (then every window counts as ICT context)
     ict_document: bool = True
-    #: the document-control block (version, owner, approval line, version history): evidence
-    #: only for requirements marked ``document_control`` in the catalog
-    document_control: bool = False
+    #: approval statements (the document-control block, "the Board approves the X Plan"):
+    #: evidence only for requirements marked ``approval_evidence`` in the catalog
+    approval: bool = False
     _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
     _windows: list[frozenset[str]] | None = field(default=None, repr=False)
     _ict_windows: list[frozenset[str]] | None = field(default=None, repr=False)
@@ -616,6 +616,48 @@ _REFERENCE_RE = re.compile(
     r"(?:the )?(?:separate|subordinate|related|dedicated))\b",
     re.IGNORECASE,
 )
+#: A sentence that defers the topic, or says it is not (yet) done, is the opposite of
+#: evidence: "Exit plan testing: methodology in preparation", "SBOM: tool selection in
+#: 2026", "Responsible disclosure: see crisis communication plan", "not yet in template",
+#: "TLPT is out of scope", "the firm is currently not designated for TLPT".
+_DEFERRAL_RE = re.compile(
+    r"\b(?:in preparation|under preparation|being (?:prepared|drafted|written|developed)"
+    r"|still (?:being|to be) \w+|not yet|yet to be|to be (?:defined|assessed|determined|developed"
+    r"|established|introduced|implemented|agreed|decided|clarified|confirmed)"
+    r"|(?:is|are) planned (?:for|in)|planned for (?:20\d\d|q[1-4]|next year|later)"
+    r"|(?:selection|introduction|roll-?out|implementation) (?:is )?(?:planned )?(?:in|for|by) 20\d\d"
+    r"|open (?:action|point|item)|(?:is|are) (?:out of|outside|not in) (?:the )?scope"
+    r"|out of scope|not (?:covered|addressed|performed|formali[sz]ed|in place|part of this)"
+    r"|currently (?:not|no)|no (?:formal|specific|separate|dedicated) \w+ (?:is|are|exists?)"
+    r"|(?:future|forthcoming|upcoming) (?:[\w-]+ )?(?:policy|standard|procedure|process|tool)"
+    r"|(?:handled|managed|addressed|covered|defined|described|regulated|set out|maintained)"
+    r" (?:in|by|under) (?:a |the )?(?:separate|other|another|future)"
+    r"|deferred to)\b",
+    re.IGNORECASE,
+)
+#: "Topic: see <other document>" - a pointer in place of content
+_POINTER_RE = re.compile(
+    r"^[^.:;]{3,100}(?::|\s[-–→]>?\s|=>)\s*(?:\(?see|refer to|per|as per|covered (?:in|by)"
+    r"|defined in|described in|handled (?:in|by)|governed by|maintained by|owned by|in)\b"
+    r"|\((?:see|cf\.|refer to) [^)]*\)\s*\.?$",
+    re.IGNORECASE,
+)
+#: A glossary entry or line: "CMDB – configuration management database · CI – ..." or
+#: "SOC security operations centre PAM privileged access management"
+_GLOSSARY_RE = re.compile(r"\b[A-Z][A-Za-z0-9/&]{1,9}\s*(?:[–—=:]|-\s)\s*[a-z]")
+
+
+def _is_glossary(sentence: str) -> bool:
+    return len(_GLOSSARY_RE.findall(sentence)) >= 3
+
+
+def _is_deferral(sentence: str) -> bool:
+    return bool(
+        _REFERENCE_RE.search(sentence)
+        or _DEFERRAL_RE.search(sentence)
+        or _POINTER_RE.search(sentence)
+        or _is_glossary(sentence)
+    )
 
 
 #: A document identifier such as ICT-POL-01, PRO-SEC-11 or POL-TPR-01.
@@ -659,10 +701,9 @@ def _mask_document_names(line: str) -> str:
 
 
 def _without_references(chunk: str) -> str:
+    """The chunk without the sentences that point elsewhere, defer or define terms."""
     lines = [
-        " ".join(s for s in _SENTENCE_SPLIT.split(line) if not _REFERENCE_RE.search(s))
-        if _REFERENCE_RE.search(line)
-        else line
+        " ".join(s for s in _SENTENCE_SPLIT.split(line) if s and not _is_deferral(s))
         for line in chunk.split("\n")
     ]
     return "\n".join(_mask_document_names(line) for line in lines)
@@ -690,6 +731,16 @@ _CONTROL_SEGMENT_RE = re.compile(rf"^\W*{_CONTROL_KEY}\b", re.IGNORECASE)
 _TABLE_RULE_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
 
 
+#: A sentence in which someone approves or adopts a document: evidence that the document
+#: is approved, not that what it covers is done
+_APPROVAL_RE = re.compile(
+    r"\b(?:approv(?:es|ed|al of)|adopts?|adopted|endorses?|endorsed|ratif(?:ies|ied)|signs? off)\b"
+    r"(?=[^.;]*\b(?:polic(?:y|ies)|plans?|standards?|procedures?|charter|manual)\b)"
+    r"(?![^.;]*\b(?:strateg(?:y|ies)|appetite|tolerance|budget)\b)",
+    re.IGNORECASE,
+)
+
+
 def _is_control_line(line: str) -> bool:
     if _CONTROL_LINE_RE.match(line):
         return True
@@ -698,25 +749,32 @@ def _is_control_line(line: str) -> bool:
 
 
 def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Passage]:
-    """The chunk as a passage, with its document-control lines (if any) as a second one."""
+    """The chunk as a passage, with its approval statements (if any) as a second one."""
     chunk = _without_references(chunk)
     lines = [
         line
         for line, after in zip(chunk.split("\n"), [*chunk.split("\n")[1:], ""], strict=True)
         if not _TABLE_RULE_RE.match(line) and not _TABLE_RULE_RE.match(after)
     ]
-    control = [line for line in lines if _is_control_line(line.strip())]
-    if not control:
-        return _one_passage(document, location, heading, chunk)
-    body = "\n".join(line for line in lines if not _is_control_line(line.strip()))
+    body: list[str] = []
+    approval: list[str] = []
+    for line in lines:
+        if _is_control_line(line.strip()):
+            approval.append(line)
+        elif _APPROVAL_RE.search(line):
+            sentences = [s for s in _SENTENCE_SPLIT.split(line) if s]
+            approval.extend(s for s in sentences if _APPROVAL_RE.search(s))
+            body.append(" ".join(s for s in sentences if not _APPROVAL_RE.search(s)))
+        else:
+            body.append(line)
     return [
-        *_one_passage(document, location, heading, body),
-        *_one_passage(document, location, heading, "\n".join(control), document_control=True),
+        *_one_passage(document, location, heading, "\n".join(body)),
+        *_one_passage(document, location, heading, "\n".join(approval), approval=True),
     ]
 
 
 def _one_passage(
-    document: str, location: str, heading: str, chunk: str, document_control: bool = False
+    document: str, location: str, heading: str, chunk: str, approval: bool = False
 ) -> list[_Passage]:
     if not chunk.strip():
         return []
@@ -728,7 +786,7 @@ def _one_passage(
     if _DATE_RE.search(chunk) or _DATE_RE.search(heading):
         token_set |= {DATE_TOKEN}
     passage = _Passage(document, location, heading, chunk, tokens, token_set)
-    passage.document_control = document_control
+    passage.approval = approval
     return [passage]
 
 
@@ -994,7 +1052,7 @@ def _assess(
             if rel > 0:
                 matches.append(_Match(passages[i], rel, phrase, terms))
     matches.sort(key=lambda m: -m.relevance)
-    matches = [m for m in matches if req.document_control or not m.passage.document_control]
+    matches = [m for m in matches if req.approval_evidence or not m.passage.approval]
     on_topic = [m for m in matches if m.relevance >= MIN_RELEVANCE and m.passage.ict_context][
         :EVIDENCE_POOL
     ]

@@ -134,10 +134,12 @@ class Requirement(_Strict):
     #: date is not RTS Art. 2(2)(b)). Each entry must be one of ``evidence``. ``None``: the
     #: analyser picks the item that best matches the title; ``[]``: no key element.
     key_evidence: tuple[str, ...] | None = None
-    #: the document-control block (version, owner, "Approved by ... on <date>", version
-    #: history) may be evidence; for every other requirement it is not ("Approved by:
-    #: Executive Board" on a change policy does not adopt an information security policy)
-    document_control: bool = False
+    #: approval statements may be evidence: the document-control block (version, owner,
+    #: "Approved by ... on <date>", version history) and sentences in which someone approves
+    #: or adopts a document ("the Board approves the ICT Business Continuity Plan"). For every
+    #: other requirement they are not: approving a continuity plan is not having one, and
+    #: "Approved by: Executive Board" on a change policy does not adopt a security policy.
+    approval_evidence: bool = False
 
     @field_validator("id")
     @classmethod

@@ -1,30 +1,39 @@
 """Precision and recall of the policy analyzer on the labeled sets in tests/eval/.
 
-Five sets, kept apart on purpose:
+The sets, kept apart on purpose. Each independent author wrote and labeled their documents
+without seeing the analyzer, the bench or any other set (labeling rule in each
+``labels.yaml``: an explicit statement satisfying at least one substantive element of
+the requirement; mentions, headings and cross-references do not count).
 
-* ``dev`` (``tests/eval/docs`` + ``tests/eval/labels.yaml``): the set the thresholds,
-  synonyms and catalog terms are tuned on;
-* ``dev2`` (``tests/eval/dev2``): a second tuning set in styles the first one lacks
-  (Markdown control tables, numbered clauses, terse bullet standards, heavy
-  abbreviations such as BCM, BIA, RTO/RPO, CISO, CIF, ICT TPP, TLPT);
-* ``dev3`` (``tests/eval/dev3``): written and labeled by an independent author who never
-  saw the analyzer or the other sets (insurer, payment institution, investment firm;
-  narrative prose, control tables, German loan words, an AML policy as a distractor);
-  tuned on;
-* ``holdout`` (``tests/eval/holdout``): written and labeled before the precision work
-  and never tuned on, in a different style (German-English jargon, control tables,
-  numbered clauses). Its numbers say how far the dev numbers generalise;
-* ``holdout2`` (``tests/eval/holdout2``): a second independent author, never tuned on
-  (strategy, SecOps procedure, change policy, crisis communication, register and exit
-  procedure, a health-and-safety distractor): the most honest figure here.
+Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on these):
+
+* ``dev`` (``tests/eval/docs`` + ``tests/eval/labels.yaml``) and ``dev2``: the first two
+  sets (prose, Markdown control tables, numbered clauses, heavy abbreviations);
+* ``dev3``: independent author (insurer, payment institution, investment firm; an AML
+  policy as a distractor);
+* ``dev4``: independent author, first used as held-out ``holdout2`` and then tuned on
+  (strategy, SecOps procedure, change policy, crisis communication, register and exit);
+* ``dev5``, ``dev6``: independent authors writing from a brief that asks for realistic
+  thin areas (topics mentioned, deferred or planned but not done): an investment firm's
+  framework, DOCX security policy, HTML incident procedure, BC/DR plan, testing
+  programme; an insurer's terse standards with German loan words and a plain-text table.
+  Both were measured once as held-out sets before any tuning on them.
+
+Held-out sets (never tuned on; their numbers say how far the dev numbers generalise):
+
+* ``holdout``: German-English jargon, control tables, numbered clauses;
+* ``holdout3``, ``holdout4``, ``holdout5``: independent authors from the same brief as
+  dev5/dev6 (an Italian bank's narrative policies with a DOCX; an e-money institution's
+  HTML wiki export and numbered requirements with TLPT; a payment institution's
+  engineering-style standards and a plain-text runbook).
 
 Each document is analysed on its own; a requirement counts as *found* when the analyzer
 marks it ``covered`` or ``partial``. Precision and recall are micro-averaged over all
-(document, requirement) pairs; the last line pools all sets. Goal: precision >= 0.85,
-recall >= 0.80 (on the combined figures).
+(document, requirement) pairs; the last lines pool the tuning and the held-out sets.
+Goal: precision >= 0.85, recall >= 0.80 on the held-out sets.
 
 ``--semantic`` adds the optional semantic matcher (agents/semantic), whose thresholds
-were chosen on dev, dev2 and dev3 only.
+were chosen on the tuning sets only.
 
     .venv/bin/python bench/analyzer_quality.py [--verbose] [--set NAME|all] [--semantic]
 """
@@ -48,17 +57,12 @@ from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
-HOLDOUT_DIR = EVAL_DIR / "holdout"
-DEV2_DIR = EVAL_DIR / "dev2"
-DEV3_DIR = EVAL_DIR / "dev3"
-HOLDOUT2_DIR = EVAL_DIR / "holdout2"
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    "dev2": DEV2_DIR,
-    "dev3": DEV3_DIR,
-    "holdout": HOLDOUT_DIR,
-    "holdout2": HOLDOUT2_DIR,
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 7)},
+    **{name: EVAL_DIR / name for name in ("holdout", "holdout3", "holdout4", "holdout5")},
 }
+HELD_OUT = ("holdout", "holdout3", "holdout4", "holdout5")
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80
 
 
@@ -163,11 +167,18 @@ def main() -> int:
     print()
     for name, quality in results.items():
         print(_line(name, quality))
-    total = combined(*results.values())
-    print(_line("combined", total))
-    ok = total.precision >= GOAL_PRECISION and total.recall >= GOAL_RECALL
+    tuned = [q for name, q in results.items() if name not in HELD_OUT]
+    held = [q for name, q in results.items() if name in HELD_OUT]
+    if tuned:
+        print(_line("tuned", combined(*tuned)))
+    if held:
+        print(_line("held-out", combined(*held)))
+    # the goal is judged on documents the analyzer was never tuned on, when any were run
+    judged = combined(*(held or tuned))
+    ok = judged.precision >= GOAL_PRECISION and judged.recall >= GOAL_RECALL
     print(
-        f"goal (precision >= {GOAL_PRECISION}, recall >= {GOAL_RECALL}):",
+        f"goal on {'held-out' if held else 'tuning'} sets "
+        f"(precision >= {GOAL_PRECISION}, recall >= {GOAL_RECALL}):",
         "met" if ok else "NOT met",
     )
     return 0 if ok else 1
