@@ -19,9 +19,13 @@ from agents.analysis import ANALYZER_VERSION, analyze, semantic_check
 from agents.catalog import load_catalog
 from agents.contracts import AnalysisResults, EntityProfile
 from agents.documents import load_documents
+from agents.evidence_model import load_evidence_model
 from agents.semantic import reset_default_encoder
 from agents.semantic.matcher import SemanticMatcher, reset_default_matcher
 from dora.errors import ConfigurationError
+
+#: what a lexical analysis records: the analyzer and the evidence model it decided with
+LEXICAL_VERSION = f"{ANALYZER_VERSION}+evidence-{load_evidence_model().version}"
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV3 = ROOT / "tests" / "eval" / "dev3"
@@ -74,8 +78,8 @@ def test_only_the_documented_changes_happen_and_provenance_says_so(
     both: tuple[AnalysisResults, AnalysisResults],
 ) -> None:
     lexical, semantic = both
-    assert lexical.analyzer_version == ANALYZER_VERSION
-    assert semantic.analyzer_version == f"{ANALYZER_VERSION}+semantic-minilm"
+    assert lexical.analyzer_version == LEXICAL_VERSION
+    assert semantic.analyzer_version == f"{LEXICAL_VERSION}+semantic-minilm"
     before, after = _by_id(lexical), _by_id(semantic)
     changed = {rid for rid in before if before[rid] != after[rid]}
     assert changed, "the matcher changed nothing on a document it was tuned on"
@@ -151,4 +155,4 @@ def test_policy_analyzer_agent_setting_turns_it_on() -> None:
     on = PolicyAnalyzerAgent(settings={"semantic_matcher": True}).analyze_inputs(inputs)
     off = PolicyAnalyzerAgent().analyze_inputs(inputs)
     assert on.analyzer_version.endswith("+semantic-minilm")
-    assert off.analyzer_version == ANALYZER_VERSION
+    assert off.analyzer_version == LEXICAL_VERSION

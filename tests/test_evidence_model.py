@@ -1,0 +1,159 @@
+"""The analyzer's evidence model: the shipped file, its explanations, and what it decides.
+
+Real documents from the tuning sets; no mocks. The figures the model reaches are checked
+by the quality floors in test_policy_analyzer.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.analysis import analysis_signals, analyze
+from agents.catalog import load_catalog
+from agents.contracts import EntityProfile
+from agents.documents import load_documents
+from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals, load_evidence_model
+from dora.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "tests" / "eval"
+#: an investment firm's framework that mentions many topics it leaves to other documents
+FRAMEWORK = EVAL / "dev5" / "NAM-POL-ICT-001_ICT_Risk_Management_Framework.md"
+INVESTMENT_FIRM = EntityProfile(entity_type="investment_firm")
+
+
+def test_the_shipped_model_is_complete_and_was_fitted_on_tuning_sets_only() -> None:
+    model = load_evidence_model()
+    assert model.features == Signals.names()
+    assert 0.0 < model.threshold < 1.0
+    assert np.all(model.scale > 0)
+    assert model.trained_on and not any(name.startswith("holdout") for name in model.trained_on)
+    assert model.metrics and "leave_one_set_out" in model.metrics
+
+
+def test_contributions_explain_the_probability_exactly() -> None:
+    model = load_evidence_model()
+    signals = Signals(rule_credited=1.0, relevance=0.9, elements=0.75, key_shown=1.0)
+    logit = sum(c for _, c in model.contributions(signals)) + model.intercept
+    assert model.probability(signals) == pytest.approx(1 / (1 + math.exp(-logit)))
+    weaker = Signals(rule_credited=1.0, relevance=0.6, elements=0.25, key_shown=1.0)
+    assert model.probability(weaker) < model.probability(signals)  # positive weights
+
+
+def _unknown_signal(data: dict[str, Any]) -> None:
+    data["features"] = [*data["features"][:-1], "no_such_signal"]
+
+
+def _short_coefficients(data: dict[str, Any]) -> None:
+    data["coef"] = [1.0]
+
+
+def _zero_scale(data: dict[str, Any]) -> None:
+    data["scale"] = [0.0] * len(data["features"])
+
+
+def _no_threshold(data: dict[str, Any]) -> None:
+    del data["threshold"]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (_unknown_signal, "unknown signals"),
+        (_short_coefficients, "one value per feature"),
+        (_zero_scale, "scale must be positive"),
+        (_no_threshold, "threshold"),
+    ],
+)
+def test_a_broken_model_file_is_a_configuration_error_naming_the_file(
+    tmp_path: Path, breakage: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    data = json.loads(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+    breakage(data)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigurationError) as err:
+        load_evidence_model(str(path))
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_the_model_withdraws_mentions_and_says_why() -> None:
+    documents = load_documents([FRAMEWORK])
+    rules = analyze(documents, INVESTMENT_FIRM, evidence_model=False)
+    model = analyze(documents, INVESTMENT_FIRM)
+    before = {a.requirement_id: a for a in rules.requirements}
+    withdrawn = [
+        a
+        for a in model.requirements
+        if a.coverage == "missing" and before[a.requirement_id].coverage in ("covered", "partial")
+    ]
+    assert withdrawn, "the model withdrew nothing on a document full of mentions"
+    for a in withdrawn:
+        assert "Credit withdrawn" in a.rationale
+        assert "Evidence model: 0." in a.rationale
+        assert a.evidence == before[a.requirement_id].evidence  # still shown to a reviewer
+    for a in model.requirements:
+        if a.coverage != "not_applicable":
+            assert "Evidence model:" in a.rationale
+    # ... and only ever moves between credited and missing, or grants partial with evidence
+    for a in model.requirements:
+        was = before[a.requirement_id].coverage
+        if was != a.coverage:
+            assert a.coverage in ("missing", "partial"), (a.requirement_id, was, a.coverage)
+            if a.coverage == "partial":
+                assert was == "missing" and a.evidence
+    assert model.analyzer_version.endswith(f"+evidence-{load_evidence_model().version}")
+    assert model.compliance_score < rules.compliance_score
+
+
+def test_a_folder_is_judged_document_by_document() -> None:
+    """Focus signals belong to the evidence document: adding an unrelated document to the
+    analysis must not change how the framework's requirements are decided."""
+    alone = analyze(load_documents([FRAMEWORK]), INVESTMENT_FIRM)
+    distractor = EVAL / "dev5" / "NAM-POL-CMP-004_Anti_Bribery_Gifts_Hospitality.md"
+    together = analyze(load_documents([FRAMEWORK, distractor]), INVESTMENT_FIRM)
+    assert {a.requirement_id: a.coverage for a in alone.requirements} == {
+        a.requirement_id: a.coverage for a in together.requirements
+    }
+
+
+def test_signals_cover_every_applicable_requirement() -> None:
+    catalog = load_catalog()
+    signals = dict(analysis_signals(load_documents([FRAMEWORK]), INVESTMENT_FIRM, catalog))
+    applicable = {
+        r.id
+        for r in catalog.requirements
+        if r.applicability.reason_not_applicable(INVESTMENT_FIRM) is None
+    }
+    assert set(signals) == applicable
+    credited = [s for s in signals.values() if s.rule_credited]
+    assert credited and all(0.0 <= s.bm25_relative <= 1.0 for s in signals.values())
+    assert all(s.document_found > 0 for s in credited)
+
+
+def test_the_trainer_runs_on_the_tuning_sets_without_writing() -> None:
+    before = DEFAULT_MODEL_PATH.read_bytes()
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train_evidence_model.py"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    assert "leave-one-set-out" in run.stdout
+    for name in Signals.names():
+        assert name in run.stdout
+    assert "holdout" not in run.stdout
+    assert DEFAULT_MODEL_PATH.read_bytes() == before
+    fresh = EvidenceModel.from_json(json.loads(before))
+    assert fresh.features == Signals.names()
