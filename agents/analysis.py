@@ -111,6 +111,8 @@ TOP_K = 8
 EVIDENCE_POOL = 3
 #: a passage counts as on-topic from this phrase-match share
 MIN_RELEVANCE = 0.6
+#: below it, the closest passage from this share still gives the evidence model signals
+WEAK_RELEVANCE = 0.45
 COVERED_SCORE = 0.72
 COVERED_ELEMENTS = 0.6
 PARTIAL_SCORE = 0.65
@@ -1014,6 +1016,8 @@ class _Assessed:
     #: the best on-topic passage (None: no evidence) and every on-topic passage
     evidence: int | None = None
     on_topic: tuple[int, ...] = ()
+    #: without on-topic evidence: the closest passage, shown only if the model credits it
+    weak: list[Evidence] = field(default_factory=list)
 
 
 def _bm25_matrix(passages: Sequence[_Passage], vocab: dict[str, int]) -> np.ndarray:
@@ -1151,6 +1155,7 @@ def _assess(
     if candidates is not None:  # what a semantic check reads: the evidence, else the closest
         pool = on_topic or [m for m in matches if m.passage.ict_context][:EVIDENCE_POOL]
         candidates[req.id] = [m.passage for m in pool]
+    missing: RequirementAssessment | None = None
     if not on_topic:
         closest = (
             f" (closest passage matched {matches[0].relevance:.0%} of a search phrase)"
@@ -1164,7 +1169,12 @@ def _assess(
             rationale=f"No passage addresses this requirement{closest}.",
         )
         signals.score = missing.score
-        return _Assessed(req, missing, signals)
+        # the closest ICT passage below the on-topic bar: its signals let the evidence
+        # model weigh a paraphrase; it is shown only if the model credits it
+        on_topic = [m for m in ict_matches if m.relevance >= WEAK_RELEVANCE][:1]
+        if not on_topic:
+            return _Assessed(req, missing, signals)
+        signals.weak_evidence = 1.0
     pooled = frozenset().union(*(m.passage.token_set for m in on_topic))
     elements = prep.elements[j]
     shown = [e for e in elements if e.satisfied_by(pooled)]
@@ -1236,7 +1246,7 @@ def _assess(
                 score=round(min(1.0, m.relevance), 4),
             )
         )
-    assessment = RequirementAssessment(
+    assessment = missing or RequirementAssessment(
         **base,
         coverage=coverage,
         score=round(min(1.0, score), 4),
@@ -1262,6 +1272,8 @@ def _assess(
     signals.quote_length = log_count(words)
     signals.quote_table = float("|" in quote)
     signals.passage_length = log_count(len(top.passage.tokens))
+    if missing is not None:
+        return _Assessed(req, assessment, signals, weak=evidence[:1])
     return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
 
 
@@ -1489,6 +1501,7 @@ _SIGNAL_WORDS = {
     "bm25_rank": "requirements that match the document better",
     "has_frequency": "requirement has a frequency",
     "rts": "requirement from RTS 2024/1774",
+    "weak_evidence": "closest passage below the on-topic bar",
     "same_article": "other duties of the same article evidenced in the document",
     "document_found": "requirements evidenced in the document",
     "article_share": "share of the document's evidence in this article",
@@ -1508,14 +1521,16 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
             f" ({why})." if why else "."
         )
         coverage: Coverage = a.coverage
+        evidence = a.evidence
         if was and not credited:
             coverage = "missing"
             note += " Credit withdrawn: the signals look like a mention, not a duty met."
-        elif credited and not was and a.evidence:
+        elif credited and not was and (a.evidence or one.weak):
             coverage = "partial"
+            evidence = a.evidence or one.weak
             note += " Credited as partial: confirm the quoted evidence."
         one.assessment = a.model_copy(
-            update={"coverage": coverage, "rationale": a.rationale + note}
+            update={"coverage": coverage, "rationale": a.rationale + note, "evidence": evidence}
         )
 
 

@@ -83,6 +83,8 @@ class Signals:
     #: requirement's there, and the share of requirements that score higher there
     bm25_relative: float = 0.0
     bm25_rank: float = 1.0
+    #: no passage reached the on-topic bar: the signals describe the closest one below it
+    weak_evidence: float = 0.0
     #: the requirement states a frequency; it comes from RTS 2024/1774
     has_frequency: float = 0.0
     rts: float = 0.0

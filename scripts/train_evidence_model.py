@@ -41,7 +41,7 @@ from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals  # 
 from bench.analyzer_quality import HELD_OUT, SETS  # noqa: E402
 
 #: L2 strength (inverse) of the logistic regression; chosen by leave-one-set-out F1
-C = 0.3
+C = 0.05
 VERSION = "1"
 
 
@@ -60,6 +60,13 @@ def _rows(eval_dir: Path) -> tuple[np.ndarray, np.ndarray]:
             xs.append(signals.vector(names))
             ys.append(int(rid in expected))
     return np.array(xs), np.array(ys)
+
+
+def _creditable(x: np.ndarray) -> np.ndarray:
+    """Rows with a quotable passage: credited by the rules, on topic, or a weak match."""
+    names = Signals.names()
+    columns = [names.index(n) for n in ("rule_credited", "on_topic", "weak_evidence")]
+    return np.asarray((x[:, columns] > 0).any(axis=1))
 
 
 def _fit(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
@@ -92,6 +99,9 @@ def main() -> int:
         x = np.vstack([data[n][0] for n in tuning if n != name])
         y = np.concatenate([data[n][1] for n in tuning if n != name])
         oof[name] = _fit(x, y).predict_proba(data[name][0])[:, 1]
+    # the analyzer can only credit a requirement it has a passage to quote for
+    for name in tuning:
+        oof[name] = np.where(_creditable(data[name][0]), oof[name], 0.0)
     y_all = np.concatenate([data[n][1] for n in tuning])
     p_all = np.concatenate([oof[n] for n in tuning])
     thresholds = np.round(np.arange(0.15, 0.80, 0.01), 2)
