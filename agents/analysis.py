@@ -140,7 +140,9 @@ _STOPWORDS = frozenset(
     that the their them these this those to was were which will with within without
     its any all each other such than then there where when who whom whose how what
     may can should would could also not no nor do does did so if but per via upon
-    we us you your they he she his her i e g eg ie etc""".split()  # noqa: SIM905
+    we us you your they he she his her i e g eg ie etc
+    der die das den dem des und oder ein eine einer eines einem im ist sind wird werden
+    auf bei nach aus als auch nicht sowie durch je zur zum vom mit von zu sich wie""".split()  # noqa: SIM905
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _STEMMER = snowballstemmer.stemmer("english")
@@ -308,7 +310,88 @@ _GERMAN_TERMS: tuple[tuple[str, str], ...] = (
 _GERMAN_RE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"\b(?:{pattern})\b"), repl) for pattern, repl in _GERMAN_TERMS
 )
-_GERMAN_HINT = re.compile(r"[äöüß]|ung\b|isch|rat\b|stand\b|leister|revision|notfall", re.I)
+_GERMAN_HINT = re.compile(r"[äöüß]|ung\b|isch|rat\b|stand\b|leister|revision|notfall|\bikt\b", re.I)
+#: German word stems (and heads of compounds: "IKT-Risikomanagement", "Restrisiko") as the
+#: catalog's English, matched from the start of a word and longest first, so German or
+#: German-English policies are read with the same vocabulary; "ä" may be written "ae"
+_GERMAN_PARTS: tuple[tuple[str, str], ...] = (
+    (r"ikt\b", "ict"),
+    (r"digitale(?:n)? operationale(?:n)? resilienz", "digital operational resilience"),
+    (r"risikomanagement", "risk management"),
+    (r"risikobewertung|risikoanalyse|risikobeurteilung", "risk assessment"),
+    (r"restrisik(?:o|en)", "residual risk"),
+    (r"konzentrationsrisik(?:o|en)", "concentration risk"),
+    (r"risik(?:o|en)", "risk"),
+    (r"richtlinie(?:n)?", "policy"),
+    (r"gesamtverantwortung", "overall responsibility"),
+    (
+        r"verantwortlichkeit(?:en)?|verantwortung|verantwortlich|zust(?:ä|ae)ndigkeit(?:en)?",
+        "responsibility",
+    ),
+    (r"rolle(?:n)?\b", "role"),
+    (r"kontrolle(?:n)?", "control"),
+    (r"halbj(?:ä|ae)hrlich", "semi-annually"),
+    (r"quartalsweise|viertelj(?:ä|ae)hrlich", "quarterly"),
+    (r"j(?:ä|ae)hrlich", "annually"),
+    (r"monatlich", "monthly"),
+    (r"w(?:ö|oe)chentlich", "weekly"),
+    (r"t(?:ä|ae)glich", "daily"),
+    (r"(?:ü|ue)berpr(?:ü|ue)f\w*|pr(?:ü|ue)fung\w*", "review"),
+    (r"(?:ü|ue)berwach\w*", "monitoring"),
+    (r"vorf(?:ä|ae|a)ll\w*", "incident"),
+    (r"st(?:ö|oe)rung\w*", "disruption"),
+    (r"meldung\w*|melde(?:n|t|wege?)\b", "report"),
+    (r"bericht\w*", "report"),
+    (r"aufsichtsbeh(?:ö|oe)rde\w*|aufsicht\b|bafin|fma\b", "supervisor"),
+    (r"drittanbieter\w*|drittdienstleister\w*|drittpartei\w*", "third-party provider"),
+    (r"unterauslagerung\w*|subunternehmer\w*", "subcontracting"),
+    (r"vertr(?:a|ä|ae)g\w*", "contract"),
+    (r"ausstieg\w*", "exit strategy"),
+    (r"sicherung(?:en)?", "backup"),
+    (r"zugriff\w*|zugang\w*", "access"),
+    (r"verschl(?:ü|ue)ssel\w*", "encryption"),
+    (r"schl(?:ü|ue)ssel\w*", "key"),
+    (r"protokoll\w*", "log"),
+    (r"mitarbeitende\w*|mitarbeiter\w*|besch(?:ä|ae)ftigte\w*", "staff"),
+    (r"kunde(?:n)?\b", "client"),
+    (r"kritische\w*|kritisch\b", "critical"),
+    (r"wichtige\w*|wichtig\b", "important"),
+    (r"funktion(?:en)?\b", "function"),
+    (r"gesch(?:ä|ae)ftsfortf(?:ü|ue)hrung\w*|kontinuit(?:ä|ae)t\w*", "continuity"),
+    (r"gesch(?:ä|ae)ftsauswirkungsanalyse\w*|auswirkungsanalyse\w*", "business impact analysis"),
+    (r"(?:ä|ae)nderungsmanagement", "change management"),
+    (r"(?:ä|ae)nderung\w*", "change"),
+    (r"dokumentiert|dokumentation", "documented"),
+    (r"genehmig\w*|freigabe|freigegeben|verabschiede\w*", "approved"),
+    (r"kommunikation\w*", "communication"),
+    (r"bedrohung\w*", "threat"),
+    (r"informationsaustausch\w*", "information sharing"),
+    (r"schwachstellenmanagement", "vulnerability management"),
+    (r"netzwerk\w*|netz\b", "network"),
+    (r"segmentierung\w*", "segmentation"),
+    (r"ursachenanalyse\w*", "root cause analysis"),
+    (r"erkenntnisse\w*", "lessons learned"),
+    (r"eskal\w*", "escalation"),
+    (r"kapazit(?:ä|ae)t\w*", "capacity"),
+    (r"anomalie\w*", "anomaly"),
+    (r"erkennung\w*|detektion\w*", "detection"),
+    (r"altsystem\w*", "legacy systems"),
+    (r"inventar\w*|bestandsverzeichnis\w*", "inventory"),
+    (r"informationsregister\w*", "register of information"),
+    (r"pr(?:ü|ue)fungsplan\w*|revisionsplan\w*", "audit plan"),
+    (r"unabh(?:ä|ae)ngig\w*", "independent"),
+    (r"strategie\w*", "strategy"),
+    (r"resilienz\w*", "resilience"),
+    (r"sicherheit\w*", "security"),
+    (r"ma(?:ß|ss)nahme\w*", "measures"),
+    (r"anforderung\w*", "requirements"),
+    (r"dienstleistung\w*", "services"),
+    (r"wiederherstellungszeit\w*", "recovery time"),
+    (r"schulung\w*", "training"),
+)
+_GERMAN_PARTS_RE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b(?:{pattern})"), f" {repl} ") for pattern, repl in _GERMAN_PARTS
+)
 
 #: multi-word synonyms folded to one form before splitting (policy writers' vocabulary
 #: differs from the regulation's; both sides go through the same folding)
@@ -367,11 +450,13 @@ def tokenize(text: str) -> list[str]:
     if _GERMAN_HINT.search(text):
         for pattern, repl in _GERMAN_RE:
             text = pattern.sub(repl, text)
+        for pattern, repl in _GERMAN_PARTS_RE:
+            text = pattern.sub(repl, text)
     for pattern, repl in _PHRASE_SYNONYMS:
         text = pattern.sub(repl, text)
     out = []
     for w in _WORD_RE.findall(text):
-        if w in _STOPWORDS:
+        if w in _STOPWORDS or (len(w) == 1 and w.isalpha()):
             continue
         stem = _stem(w)
         out.append(_STEM_SYNONYMS.get(stem, stem))
@@ -482,6 +567,8 @@ class _Passage:
     ict_context: bool = True
     #: the document as a whole is about ICT (then every window counts as ICT context)
     ict_document: bool = True
+    #: share of its document's passages that use ICT wording
+    ict_share: float = 1.0
     #: approval statements (the document-control block, "the Board approves the X Plan"):
     #: evidence only for requirements marked ``approval_evidence`` in the catalog
     approval: bool = False
@@ -661,7 +748,8 @@ _DEFERRAL_RE = re.compile(
     r"|(?:future|forthcoming|upcoming) (?:[\w-]+ )?(?:policy|standard|procedure|process|tool)"
     r"|(?:handled|managed|addressed|covered|defined|described|regulated|set out|maintained)"
     r" (?:in|by|under) (?:a |the )?(?:separate|other|another|future)"
-    r"|deferred to)\b",
+    r"|deferred to|(?:is|are) not (?:\w+ )?(?:handled|covered|addressed|governed|managed"
+    r"|dealt with|in scope|part of))\b",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content
@@ -683,6 +771,7 @@ def _is_glossary(sentence: str) -> bool:
 def _is_deferral(sentence: str) -> bool:
     return bool(
         _REFERENCE_RE.search(sentence)
+        or _DEFERS_TO_DOCUMENT_RE.search(sentence)
         or _DEFERRAL_RE.search(sentence)
         or _POINTER_RE.search(sentence)
         or _is_glossary(sentence)
@@ -703,6 +792,13 @@ _DOC_NAME_RE = re.compile(
 #: a document code and a title and nothing else: an entry of a list of related documents
 _CODE_TITLE_RE = re.compile(
     rf"^\W*{_DOC_CODE}\s+(?:(?:[A-Z][\w/&'’-]*|and|of|for|on|the|&|[-–])\s*)+[;,.]?\s*$"
+)
+#: "... is defined in the ICT Incident Response Runbook", "as set out in our Backup
+#: Standard": the topic lives in another document
+_DEFERS_TO_DOCUMENT_RE = re.compile(
+    r"(?i:\b(?:defined|described|set out|specified|documented|laid down|covered|handled"
+    r"|governed|regulated|detailed|addressed|maintained)\s+(?:in|by|under)\s+(?:the\s+|our\s+|a\s+)?"
+    r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+)?)" + _DOC_NAME_RE.pattern
 )
 #: ... named where the sentence is about that document itself (approving, adopting,
 #: reviewing it, or "this ... Policy"), which keeps the name as evidence
@@ -853,7 +949,9 @@ def _one_passage(
 #: policy ("the Board is ultimately responsible for the AML framework") is not evidence.
 _ICT_TERM_RE = re.compile(
     r"\b(?:ICT|IT|IKT|EDV)\b|(?i:\b(?:information (?:security|systems?|technology|assets?)"
-    r"|cyber\w*|digital|networks?|software|applications?|servers?|cloud|infrastructure"
+    r"|cyber\w*|digital|software|applications?|servers?|cloud|infrastructure|vpn|lan|wan"
+    r"|(?:computer|corporate|internal|data|it|ict) networks?|network (?:security|segment\w*"
+    r"|zones?|devices?|traffic|access|infrastructure|connections?)"
     r"|technology risk|data ?cent(?:re|er)s?|back-?ups?|endpoints?|firewalls?|encrypt\w*"
     r"|logging|siem|soc|patch\w*|vulnerabilit\w*|malware|ransomware|passwords?"
     r"|authenticat\w*|databases?|hardware|outages?|it-\w+)\b)"
@@ -873,10 +971,12 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
                 for chunk in _chunks(block):
                     own.extend(_passage(doc.info.path, section.location, heading, chunk))
         ict = [bool(_ICT_TERM_RE.search(f"{p.heading}\n{p.text}")) for p in own]
-        ict_document = bool(own) and sum(ict) / len(own) >= ICT_DOCUMENT_SHARE
+        share = sum(ict) / len(own) if own else 0.0
+        ict_document = bool(own) and share >= ICT_DOCUMENT_SHARE
         for passage, has_term in zip(own, ict, strict=True):
             passage.ict_context = ict_document or has_term
             passage.ict_document = ict_document
+            passage.ict_share = share
         passages.extend(own)
     return passages
 
@@ -1272,6 +1372,7 @@ def _assess(
     signals.quote_length = log_count(words)
     signals.quote_table = float("|" in quote)
     signals.passage_length = log_count(len(top.passage.tokens))
+    signals.document_ict_share = top.passage.ict_share
     if missing is not None:
         return _Assessed(req, assessment, signals, weak=evidence[:1])
     return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
@@ -1502,6 +1603,7 @@ _SIGNAL_WORDS = {
     "has_frequency": "requirement has a frequency",
     "rts": "requirement from RTS 2024/1774",
     "weak_evidence": "closest passage below the on-topic bar",
+    "document_ict_share": "share of the document written about ICT",
     "same_article": "other duties of the same article evidenced in the document",
     "document_found": "requirements evidenced in the document",
     "article_share": "share of the document's evidence in this article",

@@ -85,6 +85,9 @@ class Signals:
     bm25_rank: float = 1.0
     #: no passage reached the on-topic bar: the signals describe the closest one below it
     weak_evidence: float = 0.0
+    #: share of the evidence document's passages that use ICT wording (an AML or claims
+    #: policy that mentions a system now and then is not ICT evidence)
+    document_ict_share: float = 0.0
     #: the requirement states a frequency; it comes from RTS 2024/1774
     has_frequency: float = 0.0
     rts: float = 0.0

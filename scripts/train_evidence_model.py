@@ -6,7 +6,8 @@ must be one repeatable command whose figures land in the file's ``metrics``.
 What it does:
 
 1. runs the rule analysis (``agents.analysis.analysis_signals``) over every document of
-   the tuning sets (``bench/analyzer_quality.py``: every set not held out), one document
+   the tuning sets (``bench/analyzer_quality.py``: every set not held out, except the
+   German one, see ``NOT_FITTED``), one document
    at a time as they are labeled, and pairs each applicable requirement's signals with
    its label;
 2. leave-one-set-out: for each tuning set (each written by a different author), fits on
@@ -40,6 +41,10 @@ from agents.documents import load_documents  # noqa: E402
 from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals  # noqa: E402
 from bench.analyzer_quality import HELD_OUT, SETS  # noqa: E402
 
+#: tuning sets measured but not fitted on: dev7 is written mostly in German, and its
+#: misses come from vocabulary the English catalog does not have, not from how the
+#: signals are weighed; fitting on it only lowers the threshold for English documents
+NOT_FITTED = ("dev7",)
 #: L2 strength (inverse) of the logistic regression; chosen by leave-one-set-out F1
 C = 0.05
 VERSION = "1"
@@ -91,7 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
     args = parser.parse_args()
-    tuning = [name for name in SETS if name not in HELD_OUT]
+    tuning = [name for name in SETS if name not in HELD_OUT and name not in NOT_FITTED]
     data = {name: _rows(SETS[name]) for name in tuning}
     # leave one set (one author) out: out-of-fold probabilities for every tuning row
     oof: dict[str, np.ndarray] = {}
