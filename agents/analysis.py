@@ -1012,10 +1012,15 @@ class _Prepared:
     phrase_terms: tuple[tuple[tuple[tuple[str, ...], tuple[float, ...], float], ...], ...] = ()
 
 
+def _search_phrases(req: Requirement) -> tuple[str, ...]:
+    """What retrieval looks for: the catalog's search phrasing, then the title."""
+    return (*req.search, req.title)
+
+
 @lru_cache(maxsize=4)
 def _prepare(catalog: Catalog) -> _Prepared:
     reqs = catalog.requirements
-    phrase_tokens = [[tokenize(p) for p in r.search] for r in reqs]
+    phrase_tokens = [[tokenize(p) for p in _search_phrases(r)] for r in reqs]
     element_tokens = [[[tokenize(alt) for alt in e.split("|")] for e in r.evidence] for r in reqs]
     vocab: dict[str, int] = {}
     for phrases in phrase_tokens:
@@ -1155,7 +1160,11 @@ def _phrase_relevance(
                 continue
             share = math.fsum(weights[n] for n in hit) / total
             if share > best:
-                best, best_phrase, best_terms = share, req.search[k], [terms[n] for n in hit]
+                best, best_phrase, best_terms = (
+                    share,
+                    _search_phrases(req)[k],
+                    [terms[n] for n in hit],
+                )
     return best, best_phrase, best_terms
 
 
