@@ -1752,6 +1752,7 @@ def analyze_paths(
     analysis_type: AnalysisType = "comprehensive",
     *,
     semantic: bool = False,
+    rules_only: bool = False,
 ) -> AnalysisResults:
     """CLI entry point: read files/folders/globs, load the profile, analyse."""
     documents = load_documents(paths)
@@ -1762,6 +1763,7 @@ def analyze_paths(
         catalog,
         analysis_type=analysis_type,
         semantic=semantic_check(catalog) if semantic else None,
+        evidence_model=False if rules_only else None,
     )
 
 

@@ -119,7 +119,16 @@ class PolicyAnalyzerAgent(SimpleAgent):
         catalog = load_catalog(self.settings.get("catalog_path"))
         # the optional semantic second opinion (agent configuration `semantic_matcher: true`)
         semantic = semantic_check(catalog) if self.settings.get("semantic_matcher") else None
-        return analyze(documents, profile, catalog, analysis_type=analysis_type, semantic=semantic)
+        # `evidence_model: false` keeps the evidence rules' decision (no calibrated model)
+        rules_only = self.settings.get("evidence_model", True) is False
+        return analyze(
+            documents,
+            profile,
+            catalog,
+            analysis_type=analysis_type,
+            semantic=semantic,
+            evidence_model=False if rules_only else None,
+        )
 
     async def run(self, task: TaskExecution) -> TaskResult:
         # resolved first (cheap) so a bad profile fails before reading documents

@@ -157,3 +157,32 @@ def test_the_trainer_runs_on_the_tuning_sets_without_writing() -> None:
     assert DEFAULT_MODEL_PATH.read_bytes() == before
     fresh = EvidenceModel.from_json(json.loads(before))
     assert fresh.features == Signals.names()
+
+
+def test_rules_only_is_a_setting_of_the_agent_and_a_cli_flag() -> None:
+    from agents.analysis import ANALYZER_VERSION
+    from agents.policy_analyzer import PolicyAnalyzerAgent
+
+    inputs = {"documents": [str(FRAMEWORK)], "profile": INVESTMENT_FIRM.model_dump()}
+    calibrated = PolicyAnalyzerAgent().analyze_inputs(inputs)
+    rules = PolicyAnalyzerAgent(settings={"evidence_model": False}).analyze_inputs(inputs)
+    assert calibrated.analyzer_version == f"{ANALYZER_VERSION}+evidence-1"
+    assert rules.analyzer_version == ANALYZER_VERSION
+    assert all("Evidence model" not in a.rationale for a in rules.requirements)
+    dora = str(Path(sys.executable).parent / "dora")  # the installed console script
+    proc = subprocess.run(
+        [dora, "analyze", str(FRAMEWORK), "--rules-only", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=True,
+    )
+    records = {r["id"]: r for r in json.loads(proc.stdout)}
+    expected = {
+        a.requirement_id: a.coverage
+        for a in analyze(
+            load_documents([FRAMEWORK]), EntityProfile(), evidence_model=False
+        ).requirements
+    }
+    assert {rid: r["coverage"] for rid, r in records.items()} == expected

@@ -184,12 +184,21 @@ def analyze(
             help="Add the semantic second opinion (needs 'scripts/setup.sh --semantic').",
         ),
     ] = False,
+    rules_only: Annotated[
+        bool,
+        typer.Option(
+            "--rules-only",
+            help="The evidence rules' decision alone, without the calibrated evidence model.",
+        ),
+    ] = False,
 ) -> None:
     """Map policy documents to DORA requirements (no flow run)."""
     from agents.analysis import analyze_paths, requirement_records
 
     try:
-        results = analyze_paths(paths, str(profile) if profile else None, semantic=semantic)
+        results = analyze_paths(
+            paths, str(profile) if profile else None, semantic=semantic, rules_only=rules_only
+        )
     except DoraError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_FAILED) from None
