@@ -1149,12 +1149,16 @@ def _phrase_relevance(
 ) -> tuple[float, str, list[str]]:
     """The best share of one search phrase's weighted terms found in one sentence window."""
     best, best_phrase, best_terms = 0.0, "", []
-    windows = passage.windows
+    present = passage.token_set
     for k, (terms, weights, total) in enumerate(prep.phrase_terms[j]):
         if not total:
             continue
         need = min(2, len(terms))
-        for window in windows:
+        # every window is a subset of the passage's tokens: a phrase the whole passage
+        # cannot match is skipped without building or scanning its windows
+        if sum(t in present for t in terms) < need:
+            continue
+        for window in passage.windows:
             hit = [n for n, t in enumerate(terms) if t in window]
             if len(hit) < need:
                 continue
