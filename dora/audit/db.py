@@ -13,6 +13,7 @@ the single chain row, plus a transaction-level advisory lock for migrations.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,32 @@ async def resolve_url(settings: EventSettings) -> str | URL:
     return default_sqlite_url()
 
 
+#: attempts (0.1 s apart) to switch a new database file to WAL while another process
+#: opens it at the same moment
+WAL_ATTEMPTS = 100
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (persistent in the file: only its first opener switches).
+
+    Switching needs an exclusive lock, and SQLite may answer "database is locked" at once,
+    without waiting out ``busy_timeout``, when two processes open a new file together (two
+    workers starting on an empty audit store). That answer is retried, briefly.
+    """
+    cursor.execute("PRAGMA journal_mode")
+    row = cursor.fetchone()
+    if row and str(row[0]).lower() == "wal":
+        return
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, possibly adapted
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1)
+
+
 def _sqlite_locking(sync_engine: Engine, sqlite_synchronous: str) -> None:
     """WAL, durability, busy wait; BEGIN IMMEDIATE for writers, BEGIN for readers."""
 
@@ -55,9 +82,9 @@ def _sqlite_locking(sync_engine: Engine, sqlite_synchronous: str) -> None:
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cursor.execute("PRAGMA busy_timeout=60000")
+        _use_wal(cursor)
+        cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
