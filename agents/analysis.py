@@ -1003,7 +1003,6 @@ class _Prepared:
 
     vocab: dict[str, int]
     weight: np.ndarray  # term specificity across the catalog (already ** RELEVANCE_POWER), (V,)
-    phrases: tuple[tuple[tuple[int, ...], ...], ...]  # per requirement: phrases as vocab ids
     query: np.ndarray  # (V, R) binary: requirement r searches term v
     elements: tuple[tuple[_Element, ...], ...]
     keys: tuple[tuple[int, ...], ...] = ()
@@ -1072,7 +1071,7 @@ def _prepare(catalog: Catalog) -> _Prepared:
         )
         for req_ids in phrases_ids
     )
-    return _Prepared(vocab, weight, tuple(phrases_ids), query, elements, keys, phrase_terms)
+    return _Prepared(vocab, weight, query, elements, keys, phrase_terms)
 
 
 def _key_elements(req: Requirement, elements: tuple[_Element, ...]) -> tuple[int, ...]:
@@ -1391,25 +1390,26 @@ def _assess(
     return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
 
 
-def _limit_shared_evidence(assessments: list[RequirementAssessment]) -> None:
+def _limit_shared_evidence(assessed: Sequence[_Assessed]) -> None:
     """One sentence that names many topics is a list, not evidence for each of them.
 
     When the same quoted span is the best evidence for more than ``SHARED_EVIDENCE_MAX``
     credited requirements ("to be read together with the standards on information
     security, business continuity and outsourcing"), only the best-scoring ones keep it.
     """
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, a in enumerate(assessments):
+    groups: dict[tuple[str, str], list[_Assessed]] = {}
+    for one in assessed:
+        a = one.assessment
         if a.coverage in ("covered", "partial") and a.evidence:
             top = a.evidence[0]
-            groups.setdefault((top.document, top.quote), []).append(i)
+            groups.setdefault((top.document, top.quote), []).append(one)
     for members in groups.values():
         if len(members) <= SHARED_EVIDENCE_MAX:
             continue
-        ranked = sorted(members, key=lambda i: -assessments[i].score)
-        for i in ranked[SHARED_EVIDENCE_MAX:]:
-            a = assessments[i]
-            assessments[i] = a.model_copy(
+        ranked = sorted(members, key=lambda one: -one.assessment.score)
+        for one in ranked[SHARED_EVIDENCE_MAX:]:
+            a = one.assessment
+            one.assessment = a.model_copy(
                 update={
                     "coverage": "missing",
                     "rationale": (
@@ -1484,7 +1484,11 @@ def _rule_assessments(
     analysis_type: AnalysisType,
     candidates: dict[str, list[_Passage]] | None = None,
 ) -> tuple[list[RequirementAssessment], list[_Assessed]]:
-    """Every requirement judged by the evidence rules, with its signals filled in."""
+    """Every requirement judged by the evidence rules, with its signals filled in.
+
+    The list keeps catalog order (not-applicable ones included); for the applicable ones
+    the current assessment is ``_Assessed.assessment``, which later steps replace.
+    """
     if analysis_type not in ("comprehensive", "quick"):
         raise DataValidationError(
             f"analysis_type must be 'comprehensive' or 'quick', not {analysis_type!r}"
@@ -1523,10 +1527,7 @@ def _rule_assessments(
         one = _assess(req, j, prep, passages, scores, candidates, blocks)
         assessed.append(one)
         assessments.append(one.assessment)
-    _limit_shared_evidence(assessments)
-    by_id = {a.requirement_id: a for a in assessments}
-    for one in assessed:
-        one.assessment = by_id[one.requirement.id]
+    _limit_shared_evidence(assessed)
     _focus_signals(assessed, passages, scores, catalog)
     return assessments, assessed
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,9 +57,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from agents.analysis import analyze, semantic_check  # noqa: E402
-from agents.catalog import load_catalog  # noqa: E402
+from agents.catalog import Catalog, load_catalog  # noqa: E402
 from agents.contracts import EntityProfile  # noqa: E402
-from agents.documents import load_documents  # noqa: E402
+from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 SETS: dict[str, Path] = {
@@ -111,26 +112,43 @@ def _quality(docs: list[DocResult]) -> Quality:
     return Quality(precision, recall, docs)
 
 
-def evaluate(eval_dir: Path = EVAL_DIR, *, semantic: bool = False) -> Quality:
-    """Run the analyzer over every labeled document in ``eval_dir`` and compare with labels."""
+@dataclass
+class LabeledDocument:
+    path: str
+    documents: DocumentSet
+    profile: EntityProfile
+    expected: set[str]
+
+
+def labeled_documents(eval_dir: Path, catalog: Catalog) -> Iterator[LabeledDocument]:
+    """Each labeled document of a set, loaded, with its profile and checked labels."""
     labels = yaml.safe_load((eval_dir / "labels.yaml").read_text(encoding="utf-8"))
-    catalog = load_catalog()
-    check = semantic_check(catalog) if semantic else None
     known = {r.id for r in catalog.requirements}
-    docs: list[DocResult] = []
     for entry in labels["documents"]:
         expected = set(entry["covers"])
         unknown = expected - known
         if unknown:
             raise ValueError(f"{entry['path']}: labels name unknown requirements {sorted(unknown)}")
-        profile = EntityProfile(**entry.get("profile", {}))
-        results = analyze(
-            load_documents([eval_dir / entry["path"]]), profile, catalog, semantic=check
+        yield LabeledDocument(
+            entry["path"],
+            load_documents([eval_dir / entry["path"]]),
+            EntityProfile(**entry.get("profile", {})),
+            expected,
         )
+
+
+def evaluate(eval_dir: Path = EVAL_DIR, *, semantic: bool = False) -> Quality:
+    """Run the analyzer over every labeled document in ``eval_dir`` and compare with labels."""
+    catalog = load_catalog()
+    check = semantic_check(catalog) if semantic else None
+    docs: list[DocResult] = []
+    for doc in labeled_documents(eval_dir, catalog):
+        results = analyze(doc.documents, doc.profile, catalog, semantic=check)
         found = {
             a.requirement_id for a in results.requirements if a.coverage in ("covered", "partial")
         }
-        docs.append(DocResult(entry["path"], expected, found, found - expected, expected - found))
+        expected = doc.expected
+        docs.append(DocResult(doc.path, expected, found, found - expected, expected - found))
     return _quality(docs)
 
 

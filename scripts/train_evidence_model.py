@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -36,10 +35,8 @@ if str(ROOT) not in sys.path:
 
 from agents.analysis import analysis_signals  # noqa: E402
 from agents.catalog import load_catalog  # noqa: E402
-from agents.contracts import EntityProfile  # noqa: E402
-from agents.documents import load_documents  # noqa: E402
 from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals  # noqa: E402
-from bench.analyzer_quality import HELD_OUT, SETS  # noqa: E402
+from bench.analyzer_quality import HELD_OUT, SETS, labeled_documents  # noqa: E402
 
 #: tuning sets measured but not fitted on: dev7 is written mostly in German, and its
 #: misses come from vocabulary the English catalog does not have, not from how the
@@ -51,19 +48,14 @@ VERSION = "1"
 
 
 def _rows(eval_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    labels = yaml.safe_load((eval_dir / "labels.yaml").read_text(encoding="utf-8"))
     catalog = load_catalog()
     names = Signals.names()
     xs: list[np.ndarray] = []
     ys: list[int] = []
-    for entry in labels["documents"]:
-        expected = set(entry["covers"])
-        documents = load_documents([eval_dir / entry["path"]])
-        for rid, signals in analysis_signals(
-            documents, EntityProfile(**entry.get("profile", {})), catalog
-        ):
+    for doc in labeled_documents(eval_dir, catalog):
+        for rid, signals in analysis_signals(doc.documents, doc.profile, catalog):
             xs.append(signals.vector(names))
-            ys.append(int(rid in expected))
+            ys.append(int(rid in doc.expected))
     return np.array(xs), np.array(ys)
 
 
