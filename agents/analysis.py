@@ -100,7 +100,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.4.0"
+ANALYZER_VERSION = "1.5.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -788,7 +788,15 @@ _DOC_NAME_RE = re.compile(
     r"(?:Policy|Policies|Standards?|Procedures?|Plans?|Manual|Guidelines?|Framework|Charter"
     r"|Handbook|Instructions?|Directive|Runbook|Playbook|Concept|Methodology)\b"
     rf"(?:\s*\(?{_DOC_CODE}\)?)?"
+    # or any title followed by its document code: "Vulnerability and Patch Management
+    # (BLL-STD-ICT-07)"
+    r"|\b(?:[A-Z][\w/&'’-]*\s+(?:(?:and|of|for|on|the|to|&)\s+)*){1,6}"
+    rf"\(\s*{_DOC_CODE}\s*\)"
 )
+#: what stands in for another document's name in the analysed text and in quotes: the
+#: reader sees that something was left out, and a quote that leans on another document
+#: is a signal for the evidence model (``Signals.quote_reference``)
+ELIDED = "[…]"
 #: a document code and a title and nothing else: an entry of a list of related documents
 _CODE_TITLE_RE = re.compile(
     rf"^\W*{_DOC_CODE}\s+(?:(?:[A-Z][\w/&'’-]*|and|of|for|on|the|&|[-–])\s*)+[;,.]?\s*$"
@@ -820,7 +828,7 @@ def _mask_document_names(line: str) -> str:
         if _CODE_TITLE_RE.match(sentence):  # "PRO-SEC-11 Patch Management;"
             continue
         own = not sentence or _OWN_DOCUMENT_RE.search(sentence)
-        kept.append(sentence if own else _DOC_NAME_RE.sub(" ", sentence))
+        kept.append(sentence if own else _DOC_NAME_RE.sub(f" {ELIDED} ", sentence))
     masked = " ".join(s for s in kept if s)
     return masked if len(tokenize(masked)) >= 3 else ""
 
@@ -844,7 +852,9 @@ _CONTROL_KEY = (
     r"|supersedes|replaces|second-line reviewer|reviewer)"
 )
 _CONTROL_LINE_RE = re.compile(
-    rf"^\W*{_CONTROL_KEY}\W*(?::|\||\.{{3,}}|…)|^\|\s*v?\d+(?:\.\d+)+\s*\|",
+    rf"^\W*{_CONTROL_KEY}\W*(?::|\||\.{{3,}}|…)|^\|\s*v?\d+(?:\.\d+)+\s*\|"
+    # a plain-text version-history row: "v4.1  2025-09-03  Added payment-related path"
+    r"|^\s*v?\d+\.\d+(?:\.\d+)?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b",
     re.IGNORECASE,
 )
 #: "Version 3.1 · Owner: CISO · Approved by the Executive Board on 12 March 2026"
@@ -879,6 +889,11 @@ _PROVIDER_SUBJECT_RE = re.compile(
 )
 
 
+#: a document-control line is short ("Owner: CISO"); a longer line that starts like one
+#: ("Owner: RRO. Channel: ... Initial notification within 4 h ...") is read by sentence
+CONTROL_LINE_CHARS = 200
+
+
 def _is_control_line(line: str) -> bool:
     if _CONTROL_LINE_RE.match(line):
         return True
@@ -899,15 +914,22 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
     approval: list[str] = []
     provider: list[str] = []
     for line in lines:
-        if _is_control_line(line.strip()):
+        if _is_control_line(line.strip()) and len(line) <= CONTROL_LINE_CHARS:
             approval.append(line)
             continue
-        if not (_APPROVAL_RE.search(line) or _PROVIDER_SUBJECT_RE.search(line)):
+        if not (
+            _APPROVAL_RE.search(line)
+            or _PROVIDER_SUBJECT_RE.search(line)
+            or _is_control_line(line.strip())
+        ):
             body.append(line)
             continue
         kept = []
         for sentence in (s for s in _SENTENCE_SPLIT.split(line) if s):
-            if _APPROVAL_RE.search(sentence):
+            # "Owner: RRO." opening a paragraph that then states the reporting duties
+            if _APPROVAL_RE.search(sentence) or (
+                _is_control_line(sentence) and len(sentence) <= CONTROL_LINE_CHARS
+            ):
                 approval.append(sentence)
             elif _PROVIDER_SUBJECT_RE.match(sentence):
                 provider.append(sentence)
@@ -961,12 +983,35 @@ _ICT_TERM_RE = re.compile(
 ICT_DOCUMENT_SHARE = 0.5
 
 
+#: Sections that define, list or record rather than state duties: a glossary entry
+#: "Legacy system: a system that can no longer be patched" is not a patching duty, and
+#: a change-log row "v4.0 Rewritten for DORA major-incident reporting" is not reporting.
+#: ("Terms of reference" of a committee do state duties and stay.)
+_NON_EVIDENCE_HEADING_RE = re.compile(
+    r"\b(?:definitions?|glossary|abbreviations?|acronyms|(?<!terms of )references?"
+    r"|related (?:documents|policies|standards|procedures)|(?:document|version|revision"
+    r"|change|amendment|review) (?:history|log)|change ?log)\b",
+    re.IGNORECASE,
+)
+#: Sections that introduce the document ("Scope", "Purpose"): they name topics the
+#: document covers, which the evidence model weighs (``Signals.heading_scope``)
+_INTRO_HEADING_RE = re.compile(
+    r"\b(?:scope|purpose|objectives?|introduction|background|overview|summary"
+    r"|applicability|context)\b",
+    re.IGNORECASE,
+)
+
+
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     for doc in documents.documents:
         own: list[_Passage] = []
         for section in doc.sections:
+            if section.heading and _NON_EVIDENCE_HEADING_RE.search(section.heading):
+                continue
             for title, block in _blocks(section.text):
+                if title and _NON_EVIDENCE_HEADING_RE.search(title):
+                    continue
                 heading = " - ".join(x for x in (section.heading or "", title) if x)
                 for chunk in _chunks(block):
                     own.extend(_passage(doc.info.path, section.location, heading, chunk))
@@ -1383,6 +1428,9 @@ def _assess(
     signals.quote_role = float(bool(_ROLE_RE.search(quote)))
     signals.quote_length = log_count(words)
     signals.quote_table = float("|" in quote)
+    signals.quote_reference = float(ELIDED in quote)
+    signals.quote_terms = frozenset(tokenize(quote))
+    signals.heading_scope = float(bool(_INTRO_HEADING_RE.search(top.passage.heading)))
     signals.passage_length = log_count(len(top.passage.tokens))
     signals.document_ict_share = top.passage.ict_share
     if missing is not None:
@@ -1610,6 +1658,8 @@ _SIGNAL_WORDS = {
     "quote_role": "quoted sentence names a role",
     "quote_length": "length of the quoted sentence",
     "quote_table": "quoted text is a table row",
+    "quote_reference": "quoted sentence leans on another document",
+    "heading_scope": "section is a scope or purpose statement",
     "shared": "same passage is evidence for other requirements",
     "passage_length": "length of the passage",
     "bm25_relative": "how central the topic is to its document",
@@ -1621,18 +1671,26 @@ _SIGNAL_WORDS = {
     "same_article": "other duties of the same article evidenced in the document",
     "document_found": "requirements evidenced in the document",
     "article_share": "share of the document's evidence in this article",
+    "requirement_prior": "how often this requirement's matches were duties met in labeled sets",
 }
+
+
+def _signal_words(name: str) -> str:
+    if name.startswith("word:"):
+        return f"the word '{name[5:]}…' in the quote"
+    return _SIGNAL_WORDS.get(name, name)
 
 
 def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
     """Let the evidence model confirm, withdraw or (with evidence) grant credit."""
     for one in assessed:
         a = one.assessment
-        p = model.probability(one.signals)
+        signals = model.observe(one.requirement.id, one.signals)
+        p = model.probability(signals)
         credited = p >= model.threshold
         was = a.coverage in ("covered", "partial")
-        pushes = [(n, c) for n, c in model.contributions(one.signals) if abs(c) >= 0.15][:3]
-        why = "; ".join(f"{'+' if c > 0 else '-'} {_SIGNAL_WORDS.get(n, n)}" for n, c in pushes)
+        pushes = [(n, c) for n, c in model.contributions(signals) if abs(c) >= 0.15][:3]
+        why = "; ".join(f"{'+' if c > 0 else '-'} {_signal_words(n)}" for n, c in pushes)
         note = f" Evidence model: {p:.2f} against threshold {model.threshold:.2f}" + (
             f" ({why})." if why else "."
         )

@@ -15,7 +15,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agents.incident.models import entity_type
 
 Coverage = Literal["covered", "partial", "missing", "not_applicable"]
 Severity = Literal["critical", "high", "medium", "low"]
@@ -30,7 +32,9 @@ class EntityProfile(_Model):
     """The financial entity being assessed; drives applicability (proportionality)."""
 
     name: str = "Example Bank AG"
-    entity_type: str = "credit_institution"  # snake_case Art. 2(1) type
+    #: snake_case Art. 2(1) type; aliases ("e_money_institution", "AIFM") are normalised
+    #: so applicability limited to a type is never silently lost to a spelling
+    entity_type: str = "credit_institution"
     member_state: str = "DE"
     microenterprise: bool = False
     simplified_regime: bool = False  # Art. 16(1) entity -> RTS 2024/1774 Title III
@@ -38,6 +42,11 @@ class EntityProfile(_Model):
     annual_revenue_eur: float | None = None
     total_assets_eur: float | None = None
     employees: int | None = None
+
+    @field_validator("entity_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        return entity_type(value).value
 
 
 # ---------------------------------------------------------------- documents

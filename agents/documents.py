@@ -576,6 +576,15 @@ class _Source:
         block_start = 1
         for line_no, raw in enumerate(_read_lines(self.path), start=1):
             line = raw.rstrip("\n")
+            decorated = _DECORATED_HEADING.match(line)
+            if decorated and decorated.group("title").strip()[-1] not in ".,;:":
+                # "=== 3. TRIAGE (first 30 minutes) ===" is a heading wherever it stands
+                if block:
+                    yield from _text_block(acc, block, block_start)
+                    block = []
+                title = decorated.group("title").strip()
+                yield from acc.heading(title, f"§ {title}", None)
+                continue
             if line.strip():
                 if not block:
                     block_start = line_no
@@ -860,6 +869,22 @@ def _html_walk(
 
 # ---------------------------------------------------------------- text helpers
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
+#: a line of its own, not a wrapped one: "Owner: CISO", "Review:  yearly",
+#: "v4.1  2025-09-03  Added ..." (a document-control block or a history row)
+_KEY_VALUE_LINE = re.compile(
+    r"^(?:[A-Z][\w./-]*(?: [\w./-]+){0,3}:\s|v?\d+\.\d+(?:\.\d+)?\s+\d{4}-\d{2}-\d{2}\b)"
+)
+#: a numbered first line this long, continued in lower case on the next line, is a
+#: wrapped step of a procedure rather than a title ("1 Scope" stays a title)
+WRAPPED_STEP_WORDS = 6
+#: a line that continues the sentence of the line before it
+_CONTINUATION = re.compile(r"^[a-z(]")
+#: a plain-text heading set off by rule characters: "=== 5. CLASSIFICATION ===",
+#: "### Backup", "*** Scope ***", "--- Escalation ---"
+_DECORATED_HEADING = re.compile(
+    r"^\s*(?P<rule>={2,}|#{1,6}|\*{3,}|-{3,}|~{3,})\s+(?P<title>[^\n]{2,100}?)"
+    r"\s*(?:(?P=rule)|={2,}|\*{3,}|-{3,}|~{3,})?\s*$"
+)
 
 
 def _text_block(acc: _Sections, block: list[str], start_line: int) -> Iterator[Section]:
@@ -884,12 +909,19 @@ def _text_block(acc: _Sections, block: list[str], start_line: int) -> Iterator[S
     elif len(lines) >= 2 and _UNDERLINE.match(lines[1]) and len(first) <= 120:
         yield from acc.heading(first, f"§ {first}", None)
         body_start, body_line = 2, start_line + 2
-    elif _looks_like_heading(first):
+    elif _looks_like_heading(first) and not (
+        # a numbered step wrapped onto the next line ("1. Restore services per the
+        # recovery procedure" / "(restore procedures are not in this runbook).")
+        len(lines) >= 2
+        and len(first.split()) >= WRAPPED_STEP_WORDS
+        and _explicit_number(first) is not None
+        and _CONTINUATION.match(lines[1])
+    ):
         yield from acc.heading(first, f"§ {first}", None)
         body_start, body_line = 1, start_line + 1
     body: list[str] = []
     for ln in lines[body_start:]:
-        if body and _BULLET.match(ln):
+        if body and (_BULLET.match(ln) or _KEY_VALUE_LINE.match(ln)):
             body.append("\n" + ln)
         else:
             body.append((" " if body else "") + ln)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,11 @@ class Signals:
     quote_role: float = 0.0
     quote_length: float = 0.0
     quote_table: float = 0.0
+    #: the quoted sentence names another document (elided as ``[…]``): "patches are
+    #: deployed according to the […]" leans on that document for the substance
+    quote_reference: float = 0.0
+    #: the best passage sits under a scope, purpose or introduction heading
+    heading_scope: float = 0.0
     #: log of how many other requirements the best passage is on-topic evidence for
     shared: float = 0.0
     #: log length of the best passage in tokens
@@ -96,10 +101,18 @@ class Signals:
     same_article: float = 0.0
     document_found: float = 0.0
     article_share: float = 0.0
+    #: how often this requirement's candidate evidence was a duty met in the labeled
+    #: sets (smoothed rate): some requirements are mostly met where they are matched
+    #: (a backup frequency), others mostly mentioned (the management body's duties).
+    #: Filled from the model (``EvidenceModel.observe``), not by the analysis.
+    requirement_prior: float = 0.0
+    #: the stemmed words of the quoted evidence: the model weighs a few of them ("plan",
+    #: "provid", "shall") beside the numeric signals. Not part of the numeric vector.
+    quote_terms: frozenset[str] = field(default_factory=frozenset, metadata={"numeric": False})
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        return tuple(f.name for f in fields(cls) if f.metadata.get("numeric", True))
 
     def vector(self, names: tuple[str, ...]) -> np.ndarray:
         return np.array([getattr(self, n) for n in names], dtype=np.float64)
@@ -122,16 +135,28 @@ class EvidenceModel:
     threshold: float
     trained_on: tuple[str, ...] = ()
     metrics: dict[str, Any] | None = None
+    #: log-odds weight of a stemmed word present in the quoted evidence
+    words: dict[str, float] = field(default_factory=dict)
+    #: smoothed per-requirement rate (``Signals.requirement_prior``) and the rate for a
+    #: requirement the labeled sets never matched
+    priors: dict[str, float] = field(default_factory=dict)
+    prior_default: float = 0.0
+
+    def observe(self, requirement_id: str, signals: Signals) -> Signals:
+        """Fill the signals the model itself knows about a requirement (its prior rate)."""
+        signals.requirement_prior = self.priors.get(requirement_id, self.prior_default)
+        return signals
 
     def probability(self, signals: Signals) -> float:
-        z = (signals.vector(self.features) - self.mean) / self.scale
-        logit = float(z @ self.coef) + self.intercept
+        logit = sum(c for _, c in self.contributions(signals)) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
 
     def contributions(self, signals: Signals) -> list[tuple[str, float]]:
-        """Each signal's signed push on the log-odds, largest first."""
+        """Each signal's (and each weighed quote word's, as ``word:stem``) signed push on
+        the log-odds, largest first."""
         z = (signals.vector(self.features) - self.mean) / self.scale
         parts = [(n, float(c)) for n, c in zip(self.features, z * self.coef, strict=True)]
+        parts += [(f"word:{t}", self.words[t]) for t in sorted(signals.quote_terms & self.words.keys())]
         return sorted(parts, key=lambda p: -abs(p[1]))
 
     def to_json(self) -> dict[str, Any]:
@@ -145,6 +170,9 @@ class EvidenceModel:
             "threshold": round(self.threshold, 4),
             "trained_on": list(self.trained_on),
             "metrics": self.metrics or {},
+            "prior_default": round(self.prior_default, 6),
+            "priors": {k: round(v, 6) for k, v in sorted(self.priors.items())},
+            "words": {k: round(v, 6) for k, v in sorted(self.words.items())},
         }
 
     @classmethod
@@ -169,9 +197,18 @@ class EvidenceModel:
                 threshold=float(data["threshold"]),
                 trained_on=tuple(data.get("trained_on", ())),
                 metrics=dict(data.get("metrics", {})),
+                words=_weights(data.get("words", {}), "words"),
+                priors=_weights(data.get("priors", {}), "priors"),
+                prior_default=float(data.get("prior_default", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid evidence model {origin}: {exc}") from exc
+
+
+def _weights(value: Any, name: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a mapping of names to numbers")
+    return {str(k): float(v) for k, v in value.items()}
 
 
 @lru_cache(maxsize=4)

@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,34 +46,133 @@ from bench.analyzer_quality import HELD_OUT, SETS, labeled_documents  # noqa: E4
 NOT_FITTED = ("dev7",)
 #: L2 strength (inverse) of the logistic regression; chosen by leave-one-set-out F1
 C = 0.05
-VERSION = "1"
+#: value of a quote-word feature when present (its scale against the standardised
+#: numeric signals, so C regularises words harder than signals); chosen like C
+WORD_VALUE = 0.7
+#: a quote word is weighed only when quotes of this many tuning sets (authors) and this
+#: many candidate rows use it: no entity names, no one author's house style
+WORD_MIN_SETS, WORD_MIN_ROWS = 3, 5
+#: pseudo-count pulling a requirement's rate towards the overall rate
+PRIOR_SMOOTHING = 5.0
+VERSION = "2"
 
 
-def _rows(eval_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _Set:
+    """One tuning set's candidate rows: numeric signals, labels, requirement ids, quote words."""
+
+    x: np.ndarray
+    y: np.ndarray
+    ids: list[str]
+    terms: list[frozenset[str]]
+    creditable: np.ndarray
+
+
+def _rows(eval_dir: Path) -> _Set:
     catalog = load_catalog()
-    names = Signals.names()
+    names = tuple(n for n in Signals.names() if n != "requirement_prior")
     xs: list[np.ndarray] = []
     ys: list[int] = []
+    ids: list[str] = []
+    terms: list[frozenset[str]] = []
     for doc in labeled_documents(eval_dir, catalog):
         for rid, signals in analysis_signals(doc.documents, doc.profile, catalog):
             xs.append(signals.vector(names))
             ys.append(int(rid in doc.expected))
-    return np.array(xs), np.array(ys)
-
-
-def _creditable(x: np.ndarray) -> np.ndarray:
-    """Rows with a quotable passage: credited by the rules, on topic, or a weak match."""
-    names = Signals.names()
+            ids.append(rid)
+            terms.append(signals.quote_terms)
+    x = np.array(xs)
+    # the analyzer can only credit a requirement it has a passage to quote for
     columns = [names.index(n) for n in ("rule_credited", "on_topic", "weak_evidence")]
-    return np.asarray((x[:, columns] > 0).any(axis=1))
+    return _Set(x, np.array(ys), ids, terms, np.asarray((x[:, columns] > 0).any(axis=1)))
 
 
-def _fit(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
+def _priors(sets: list[_Set]) -> tuple[dict[str, float], float]:
+    """Smoothed share of each requirement's creditable rows that are labeled as covered."""
+    hits: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for one in sets:
+        for rid, label, ok in zip(one.ids, one.y, one.creditable, strict=True):
+            if ok:
+                seen[rid] += 1
+                hits[rid] += int(label)
+    overall = sum(hits.values()) / max(sum(seen.values()), 1)
+    rates = {
+        rid: (hits[rid] + PRIOR_SMOOTHING * overall) / (seen[rid] + PRIOR_SMOOTHING)
+        for rid in seen
+    }
+    return rates, overall
+
+
+def _vocabulary(sets: list[_Set]) -> list[str]:
+    in_sets: Counter[str] = Counter()
+    in_rows: Counter[str] = Counter()
+    for one in sets:
+        words = set()
+        for terms, ok in zip(one.terms, one.creditable, strict=True):
+            if ok:
+                in_rows.update(terms)
+                words |= terms
+        in_sets.update(words)
+    return sorted(w for w, n in in_sets.items() if n >= WORD_MIN_SETS and in_rows[w] >= WORD_MIN_ROWS)
+
+
+def _design(one: _Set, prior: np.ndarray, vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(numeric signals with the prior appended, binary quote-word matrix)."""
+    words = np.zeros((len(one.ids), len(vocab)))
+    for i, terms in enumerate(one.terms):
+        for t in terms:
+            if t in vocab:
+                words[i, vocab[t]] = WORD_VALUE
+    return np.column_stack([one.x, prior]), words
+
+
+def _prior_column(one: _Set, others: list[_Set]) -> np.ndarray:
+    rates, overall = _priors(others)
+    return np.array([rates.get(rid, overall) for rid in one.ids])
+
+
+@dataclass
+class _Fitted:
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    words: dict[str, float]
+    intercept: float
+
+    def predict(self, numeric: np.ndarray, words: np.ndarray) -> np.ndarray:
+        k = len(self.mean)
+        z = (numeric - self.mean) / self.scale
+        logit = z @ self.coef[:k] + words @ self.coef[k:] + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-logit)))
+
+
+def _fit(train: list[_Set]) -> tuple[_Fitted, list[str]]:
+    """Fit on ``train``; each set's prior column comes from the *other* training sets, so
+    the prior's weight is learned as it will be used: on requirements rated by others."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000)).fit(x, y)
+    vocab_list = _vocabulary(train)
+    vocab = {w: i for i, w in enumerate(vocab_list)}
+    parts = [_design(s, _prior_column(s, [o for o in train if o is not s]), vocab) for s in train]
+    numeric = np.vstack([p[0] for p in parts])
+    words = np.vstack([p[1] for p in parts])
+    y = np.concatenate([s.y for s in train])
+    mean = numeric.mean(axis=0)
+    scale = numeric.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    lr = LogisticRegression(C=C, max_iter=5000).fit(np.hstack([(numeric - mean) / scale, words]), y)
+    coef = lr.coef_[0]
+    k = numeric.shape[1]
+    word_weights = {w: float(coef[k + i] * WORD_VALUE) for w, i in vocab.items()}
+    fitted = _Fitted(mean, scale, coef, word_weights, float(lr.intercept_[0]))
+    return fitted, vocab_list
+
+
+def _predict(fitted: _Fitted, vocab: list[str], one: _Set, others: list[_Set]) -> np.ndarray:
+    numeric, words = _design(one, _prior_column(one, others), {w: i for i, w in enumerate(vocab)})
+    p = fitted.predict(numeric, words)
+    return np.where(one.creditable, p, 0.0)
 
 
 def _prf(y: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
@@ -93,17 +194,14 @@ def main() -> int:
     # leave one set (one author) out: out-of-fold probabilities for every tuning row
     oof: dict[str, np.ndarray] = {}
     for name in tuning:
-        x = np.vstack([data[n][0] for n in tuning if n != name])
-        y = np.concatenate([data[n][1] for n in tuning if n != name])
-        oof[name] = _fit(x, y).predict_proba(data[name][0])[:, 1]
-    # the analyzer can only credit a requirement it has a passage to quote for
-    for name in tuning:
-        oof[name] = np.where(_creditable(data[name][0]), oof[name], 0.0)
-    y_all = np.concatenate([data[n][1] for n in tuning])
+        train = [data[n] for n in tuning if n != name]
+        fitted, vocab = _fit(train)
+        oof[name] = _predict(fitted, vocab, data[name], train)
+    y_all = np.concatenate([data[n].y for n in tuning])
     p_all = np.concatenate([oof[n] for n in tuning])
     thresholds = np.round(np.arange(0.15, 0.80, 0.01), 2)
     threshold = float(max(thresholds, key=lambda t: _prf(y_all, p_all >= t)[2]))
-    rules = np.concatenate([data[n][0][:, 0] for n in tuning]) > 0.5  # rule_credited
+    rules = np.concatenate([data[n].x[:, 0] for n in tuning]) > 0.5  # rule_credited
     metrics: dict[str, object] = {"threshold_chosen_on": "leave-one-set-out predictions"}
     rp, rr, rf = _prf(y_all, rules)
     lp, lr, lf = _prf(y_all, p_all >= threshold)
@@ -116,7 +214,7 @@ def main() -> int:
             n: dict(
                 zip(
                     ("precision", "recall", "f1"),
-                    (round(v, 3) for v in _prf(data[n][1], oof[n] >= threshold)),
+                    (round(v, 3) for v in _prf(data[n].y, oof[n] >= threshold)),
                     strict=True,
                 )
             )
@@ -126,27 +224,35 @@ def main() -> int:
     print(f"rules alone          P {rp:.3f} R {rr:.3f} F1 {rf:.3f}")
     print(f"leave-one-set-out    P {lp:.3f} R {lr:.3f} F1 {lf:.3f}  (threshold {threshold:.2f})")
     for n in tuning:
-        p, r, f = _prf(data[n][1], oof[n] >= threshold)
+        p, r, f = _prf(data[n].y, oof[n] >= threshold)
         print(f"  {n:8s} P {p:.3f} R {r:.3f} F1 {f:.3f}")
-    final = _fit(np.vstack([data[n][0] for n in tuning]), y_all)
-    scaler, lr_model = final.steps[0][1], final.steps[1][1]
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    sets = [data[n] for n in tuning]
+    final, _ = _fit(sets)
+    priors, overall = _priors(sets)
+    features = (*(n for n in Signals.names() if n != "requirement_prior"), "requirement_prior")
+    k = len(features)
     model = EvidenceModel(
         version=VERSION,
-        features=Signals.names(),
-        mean=scaler.mean_,
-        scale=scale,
-        coef=lr_model.coef_[0],
-        intercept=float(lr_model.intercept_[0]),
+        features=features,
+        mean=final.mean,
+        scale=final.scale,
+        coef=final.coef[:k],
+        intercept=final.intercept,
         threshold=threshold,
         trained_on=tuple(tuning),
         metrics=metrics,
+        words={w: c for w, c in final.words.items() if abs(c) >= 0.01},
+        priors=priors,
+        prior_default=overall,
     )
     print("\nweights (standardised), largest first:")
     for name, weight in sorted(
         zip(model.features, model.coef, strict=True), key=lambda t: -abs(t[1])
     ):
         print(f"  {name:18s} {weight:+.3f}")
+    ranked = sorted(model.words.items(), key=lambda t: -abs(t[1]))
+    print(f"\nquote words ({len(model.words)}), largest first:")
+    print("  " + ", ".join(f"{w} {c:+.2f}" for w, c in ranked[:30]))
     if not args.dry_run:
         DEFAULT_MODEL_PATH.write_text(
             json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8"

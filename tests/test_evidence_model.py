@@ -166,7 +166,7 @@ def test_rules_only_is_a_setting_of_the_agent_and_a_cli_flag() -> None:
     inputs = {"documents": [str(FRAMEWORK)], "profile": INVESTMENT_FIRM.model_dump()}
     calibrated = PolicyAnalyzerAgent().analyze_inputs(inputs)
     rules = PolicyAnalyzerAgent(settings={"evidence_model": False}).analyze_inputs(inputs)
-    assert calibrated.analyzer_version == f"{ANALYZER_VERSION}+evidence-1"
+    assert calibrated.analyzer_version == f"{ANALYZER_VERSION}+evidence-{load_evidence_model().version}"
     assert rules.analyzer_version == ANALYZER_VERSION
     assert all("Evidence model" not in a.rationale for a in rules.requirements)
     dora = str(Path(sys.executable).parent / "dora")  # the installed console script

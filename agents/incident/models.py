@@ -92,6 +92,23 @@ ENTITY_TYPE_ALIASES: dict[str, EntityType] = {
     "critical_benchmark_administrator": EntityType.administrator_of_critical_benchmarks,
 }
 
+def entity_type(value: str) -> EntityType:
+    """The Art. 2(1) type for ``value``, whatever its case, hyphens or common alias
+    ("e-money institution", "AIFM"); ValueError naming the valid types otherwise."""
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in EntityType.__members__:
+        return EntityType(key)
+    if key in ENTITY_TYPE_ALIASES:
+        return ENTITY_TYPE_ALIASES[key]
+    raise ValueError(
+        f"unknown entity type {value!r}; use a DORA Art. 2(1) type such as "
+        + ", ".join(t.value for t in list(EntityType)[:4])
+        + " (all: "
+        + ", ".join(t.value for t in EntityType)
+        + ")"
+    )
+
+
 #: Member State (ISO 3166-1 alpha-2) -> IANA time zone of its capital. Portugal and Spain
 #: also have Atlantic time zones (Azores, Madeira, Canary Islands); an entity seated there
 #: is not covered by this table.
@@ -193,20 +210,7 @@ class Entity(_Input):
     @field_validator("type", mode="before")
     @classmethod
     def _alias(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        key = value.strip().lower().replace("-", "_").replace(" ", "_")
-        if key in EntityType.__members__:
-            return EntityType(key)
-        if key in ENTITY_TYPE_ALIASES:
-            return ENTITY_TYPE_ALIASES[key]
-        raise ValueError(
-            f"unknown entity type {value!r}; use a DORA Art. 2(1) type such as "
-            + ", ".join(t.value for t in list(EntityType)[:4])
-            + " (all: "
-            + ", ".join(t.value for t in EntityType)
-            + ")"
-        )
+        return entity_type(value) if isinstance(value, str) else value
 
     @property
     def time_zone(self) -> str:
