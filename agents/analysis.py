@@ -806,7 +806,7 @@ _CODE_TITLE_RE = re.compile(
 _DEFERS_TO_DOCUMENT_RE = re.compile(
     r"(?i:\b(?:defined|described|set out|specified|documented|laid down|covered|handled"
     r"|governed|regulated|detailed|addressed|maintained)\s+(?:in|by|under)\s+(?:the\s+|our\s+|a\s+)?"
-    r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+)?)" + _DOC_NAME_RE.pattern
+    r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+)?)(?:" + _DOC_NAME_RE.pattern + ")"
 )
 #: ... named where the sentence is about that document itself (approving, adopting,
 #: reviewing it, or "this ... Policy"), which keeps the name as evidence
@@ -976,7 +976,11 @@ _ICT_TERM_RE = re.compile(
     r"|zones?|devices?|traffic|access|infrastructure|connections?)"
     r"|technology risk|data ?cent(?:re|er)s?|back-?ups?|endpoints?|firewalls?|encrypt\w*"
     r"|logging|siem|soc|patch\w*|vulnerabilit\w*|malware|ransomware|passwords?"
-    r"|authenticat\w*|databases?|hardware|outages?|it-\w+)\b)"
+    r"|authenticat\w*|databases?|hardware|outages?|it-\w+"
+    # engineering wording: runbooks and platform standards name their stack, not "ICT"
+    r"|apis?|on-?call|deploy(?:s|ed|ments?)?|production (?:systems?|environments?|workloads?)"
+    r"|log-?ins?|logons?|aws|azure|gcp|kubernetes|okta|pagerduty|repositor(?:y|ies)"
+    r"|source code|mfa|multi-factor|sso)\b)"
 )
 #: Share of a document's passages that must use ICT wording for the whole document to
 #: count as an ICT document (whose passages may then say "this policy" without the word).

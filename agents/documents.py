@@ -247,7 +247,7 @@ _NUMBERED = re.compile(
     r"^(?P<num>\d{1,2}(?:\.\d{1,3}){0,5})[.)]?\s+(?P<title>[A-ZÄÖÜ][^\n]{1,118})$"
 )
 _KEYWORD = re.compile(
-    r"^(?P<kw>Article|Art\.|Section|Chapter|Part|Annex|Appendix|Schedule|Title)\s+"
+    r"^(?P<kw>Article|Art\.|Section|Chapter|Part|Annex|Appendix|Schedule|Title|Step|STEP)\s+"
     r"(?P<num>[0-9IVXLC]{1,6}[A-Za-z]?(?:\.\d{1,3})*)\b\.?\s*[:.\-–—]?\s*(?P<title>[^\n]{0,118})$"
 )
 _OBLIGATION = re.compile(r"\b(shall|must|will|should|may)\b", re.IGNORECASE)
@@ -577,12 +577,12 @@ class _Source:
         for line_no, raw in enumerate(_read_lines(self.path), start=1):
             line = raw.rstrip("\n")
             decorated = _DECORATED_HEADING.match(line)
-            if decorated and decorated.group("title").strip()[-1] not in ".,;:":
+            title = decorated.group("title").strip() if decorated else ""
+            if decorated and title[-1] not in ".,;:" and sum(c.isalpha() for c in title) >= 2:
                 # "=== 3. TRIAGE (first 30 minutes) ===" is a heading wherever it stands
                 if block:
                     yield from _text_block(acc, block, block_start)
                     block = []
-                title = decorated.group("title").strip()
                 yield from acc.heading(title, f"§ {title}", None)
                 continue
             if line.strip():

@@ -156,7 +156,9 @@ class EvidenceModel:
         the log-odds, largest first."""
         z = (signals.vector(self.features) - self.mean) / self.scale
         parts = [(n, float(c)) for n, c in zip(self.features, z * self.coef, strict=True)]
-        parts += [(f"word:{t}", self.words[t]) for t in sorted(signals.quote_terms & self.words.keys())]
+        parts += [
+            (f"word:{t}", self.words[t]) for t in sorted(signals.quote_terms & self.words.keys())
+        ]
         return sorted(parts, key=lambda p: -abs(p[1]))
 
     def to_json(self) -> dict[str, Any]:

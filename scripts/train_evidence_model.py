@@ -98,8 +98,7 @@ def _priors(sets: list[_Set]) -> tuple[dict[str, float], float]:
                 hits[rid] += int(label)
     overall = sum(hits.values()) / max(sum(seen.values()), 1)
     rates = {
-        rid: (hits[rid] + PRIOR_SMOOTHING * overall) / (seen[rid] + PRIOR_SMOOTHING)
-        for rid in seen
+        rid: (hits[rid] + PRIOR_SMOOTHING * overall) / (seen[rid] + PRIOR_SMOOTHING) for rid in seen
     }
     return rates, overall
 
@@ -114,7 +113,9 @@ def _vocabulary(sets: list[_Set]) -> list[str]:
                 in_rows.update(terms)
                 words |= terms
         in_sets.update(words)
-    return sorted(w for w, n in in_sets.items() if n >= WORD_MIN_SETS and in_rows[w] >= WORD_MIN_ROWS)
+    return sorted(
+        w for w, n in in_sets.items() if n >= WORD_MIN_SETS and in_rows[w] >= WORD_MIN_ROWS
+    )
 
 
 def _design(one: _Set, prior: np.ndarray, vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

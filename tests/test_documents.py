@@ -568,3 +568,32 @@ def test_sample_entity_and_financial_data_match_contracts() -> None:
     assert from_json.model_dump() == from_csv.model_dump()
     assert from_json.total_assets_eur == profile.total_assets_eur
     assert from_json.annual_revenue_eur == profile.annual_revenue_eur
+
+
+def test_plain_text_runbook_headings_steps_and_control_lines(tmp_path: Path) -> None:
+    """Runbooks in plain text: "=== 3. TRIAGE (first 30 minutes) ===" and "STEP 4 Restore
+    service" are headings wherever they stand, a wrapped numbered step is not a heading,
+    and "Owner: ..." / history rows stay lines of their own instead of one run-on line."""
+    path = tmp_path / "runbook.txt"
+    path.write_text(
+        "ACME RUNBOOK\n\nDoc ID: RB-1\nOwner: Head of SRE\nv1.0 2025-01-15 First issue\n"
+        "v1.1 2025-09-03 Added payments path\n\n"
+        "=== 3. TRIAGE (first 30 minutes) ===\nAck the page within 15 min.\n"
+        "=== 4. RECOVERY ===\n"
+        " 1. Restore services per the service's recovery procedure in Confluence\n"
+        "    (restore procedures themselves are not in this runbook).\n\n"
+        "STEP 5 Escalate\n\nPage the executive on call within 15 minutes.\n\n"
+        "----------  ----------\nSEV1 rows\n",
+        encoding="utf-8",
+    )
+    sections = list(iter_sections(path))
+    locations = [s.location for s in sections]
+    assert "§ 3. TRIAGE (first 30 minutes)" in locations
+    assert "§ 4. RECOVERY" in locations
+    assert "§ STEP 5 Escalate" in locations
+    assert not any("Restore services" in loc or "-----" in loc for loc in locations)
+    recovery = next(s for s in sections if s.location == "§ 4. RECOVERY")
+    assert "Restore services" in recovery.text
+    control = sections[0].text.split("\n")
+    assert "Owner: Head of SRE" in control
+    assert "v1.1 2025-09-03 Added payments path" in control

@@ -49,6 +49,25 @@ def test_contributions_explain_the_probability_exactly() -> None:
     assert model.probability(weaker) < model.probability(signals)  # positive weights
 
 
+def test_quote_words_and_the_requirement_prior_are_part_of_the_explanation() -> None:
+    """Model 2 weighs words of the quoted evidence and a per-requirement prior; both show
+    up in ``contributions`` and the probability is still exactly their sum."""
+    model = load_evidence_model()
+    assert model.words and model.priors
+    assert 0.0 < model.prior_default < 1.0
+    assert all(0.0 < rate < 1.0 for rate in model.priors.values())
+    word = max(model.words, key=lambda w: abs(model.words[w]))
+    signals = model.observe("DORA-9-4-f", Signals(rule_credited=1.0, relevance=0.8))
+    assert signals.requirement_prior == model.priors.get("DORA-9-4-f", model.prior_default)
+    with_word = Signals(**{**signals.__dict__, "quote_terms": frozenset({word, "zzz-unknown"})})
+    parts = dict(model.contributions(with_word))
+    assert parts[f"word:{word}"] == pytest.approx(model.words[word])
+    assert "word:zzz-unknown" not in parts
+    logit = sum(parts.values()) + model.intercept
+    assert model.probability(with_word) == pytest.approx(1 / (1 + math.exp(-logit)))
+    assert (model.probability(with_word) > model.probability(signals)) == (model.words[word] > 0)
+
+
 def _unknown_signal(data: dict[str, Any]) -> None:
     data["features"] = [*data["features"][:-1], "no_such_signal"]
 
@@ -65,6 +84,10 @@ def _no_threshold(data: dict[str, Any]) -> None:
     del data["threshold"]
 
 
+def _words_not_a_mapping(data: dict[str, Any]) -> None:
+    data["words"] = ["plan", -0.3]
+
+
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [
@@ -72,6 +95,7 @@ def _no_threshold(data: dict[str, Any]) -> None:
         (_short_coefficients, "one value per feature"),
         (_zero_scale, "scale must be positive"),
         (_no_threshold, "threshold"),
+        (_words_not_a_mapping, "words must be a mapping"),
     ],
 )
 def test_a_broken_model_file_is_a_configuration_error_naming_the_file(
@@ -166,7 +190,10 @@ def test_rules_only_is_a_setting_of_the_agent_and_a_cli_flag() -> None:
     inputs = {"documents": [str(FRAMEWORK)], "profile": INVESTMENT_FIRM.model_dump()}
     calibrated = PolicyAnalyzerAgent().analyze_inputs(inputs)
     rules = PolicyAnalyzerAgent(settings={"evidence_model": False}).analyze_inputs(inputs)
-    assert calibrated.analyzer_version == f"{ANALYZER_VERSION}+evidence-{load_evidence_model().version}"
+    assert (
+        calibrated.analyzer_version
+        == f"{ANALYZER_VERSION}+evidence-{load_evidence_model().version}"
+    )
     assert rules.analyzer_version == ANALYZER_VERSION
     assert all("Evidence model" not in a.rationale for a in rules.requirements)
     dora = str(Path(sys.executable).parent / "dora")  # the installed console script

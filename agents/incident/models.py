@@ -92,6 +92,7 @@ ENTITY_TYPE_ALIASES: dict[str, EntityType] = {
     "critical_benchmark_administrator": EntityType.administrator_of_critical_benchmarks,
 }
 
+
 def entity_type(value: str) -> EntityType:
     """The Art. 2(1) type for ``value``, whatever its case, hyphens or common alias
     ("e-money institution", "AIFM"); ValueError naming the valid types otherwise."""
