@@ -106,9 +106,11 @@ class Signals:
     #: (a backup frequency), others mostly mentioned (the management body's duties).
     #: Filled from the model (``EvidenceModel.observe``), not by the analysis.
     requirement_prior: float = 0.0
-    #: the stemmed words of the quoted evidence: the model weighs a few of them ("plan",
-    #: "provid", "shall") beside the numeric signals. Not part of the numeric vector.
-    quote_terms: frozenset[str] = field(default_factory=frozenset, metadata={"numeric": False})
+    #: words the model may weigh beside the numeric signals (not part of the vector):
+    #: the stemmed words of the quoted evidence ("plan", "provid", "shall"), those of
+    #: its section heading as ``h:stem``, and the requirement's article as ``a:DORA Art. 9``
+    #: (some articles are credited more readily than others by the labelers)
+    terms: frozenset[str] = field(default_factory=frozenset, metadata={"numeric": False})
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -135,7 +137,7 @@ class EvidenceModel:
     threshold: float
     trained_on: tuple[str, ...] = ()
     metrics: dict[str, Any] | None = None
-    #: log-odds weight of a stemmed word present in the quoted evidence
+    #: log-odds weight of each term of ``Signals.terms`` that the model knows
     words: dict[str, float] = field(default_factory=dict)
     #: smoothed per-requirement rate (``Signals.requirement_prior``) and the rate for a
     #: requirement the labeled sets never matched
@@ -156,9 +158,7 @@ class EvidenceModel:
         the log-odds, largest first."""
         z = (signals.vector(self.features) - self.mean) / self.scale
         parts = [(n, float(c)) for n, c in zip(self.features, z * self.coef, strict=True)]
-        parts += [
-            (f"word:{t}", self.words[t]) for t in sorted(signals.quote_terms & self.words.keys())
-        ]
+        parts += [(f"word:{t}", self.words[t]) for t in sorted(signals.terms & self.words.keys())]
         return sorted(parts, key=lambda p: -abs(p[1]))
 
     def to_json(self) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_quote_words_and_the_requirement_prior_are_part_of_the_explanation() -> 
     word = max(model.words, key=lambda w: abs(model.words[w]))
     signals = model.observe("DORA-9-4-f", Signals(rule_credited=1.0, relevance=0.8))
     assert signals.requirement_prior == model.priors.get("DORA-9-4-f", model.prior_default)
-    with_word = Signals(**{**signals.__dict__, "quote_terms": frozenset({word, "zzz-unknown"})})
+    with_word = Signals(**{**signals.__dict__, "terms": frozenset({word, "zzz-unknown"})})
     parts = dict(model.contributions(with_word))
     assert parts[f"word:{word}"] == pytest.approx(model.words[word])
     assert "word:zzz-unknown" not in parts
