@@ -1759,7 +1759,14 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
         if was and not credited:
             coverage = "missing"
             note += " Credit withdrawn: the signals look like a mention, not a duty met."
-        elif credited and not was and (a.evidence or one.weak):
+        elif (
+            credited
+            and not was
+            and (a.evidence or one.weak)
+            # the model grants credit the rules withheld only in a document about ICT: a
+            # complaints or allowance policy's closest passage is not a weak ICT duty
+            and one.signals.document_ict_share >= ICT_DOCUMENT_SHARE
+        ):
             coverage = "partial"
             evidence = a.evidence or one.weak
             note += " Credited as partial: confirm the quoted evidence."
