@@ -1735,7 +1735,7 @@ def _signal_words(name: str) -> str:
     if name.startswith("word:h:"):
         return f"the word '{name[7:]}…' in the section heading"
     if name.startswith("word:a:"):
-        return f"a requirement of {name[7:]}"
+        return f"its article ({name[7:]})"
     if name.startswith("word:"):
         return f"the word '{name[5:]}…' in the quote"
     return _SIGNAL_WORDS.get(name, name)
@@ -1749,9 +1749,12 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
         p = model.probability(signals)
         credited = p >= model.threshold
         was = a.coverage in ("covered", "partial")
-        pushes = [(n, c) for n, c in model.contributions(signals) if abs(c) >= 0.15][:3]
+        # name what pushed towards the decision taken: a withdrawal is explained by its
+        # strongest negatives, a credit by its strongest positives
+        sign = 1.0 if credited else -1.0
+        pushes = [(n, c) for n, c in model.contributions(signals) if sign * c >= 0.15][:3]
         why = "; ".join(f"{'+' if c > 0 else '-'} {_signal_words(n)}" for n, c in pushes)
-        note = f" Evidence model: {p:.2f} against threshold {model.threshold:.2f}" + (
+        note = f" Evidence model: {p:.3f} against threshold {model.threshold:.2f}" + (
             f" ({why})." if why else "."
         )
         coverage: Coverage = a.coverage

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -125,6 +126,10 @@ def test_the_model_withdraws_mentions_and_says_why() -> None:
     for a in withdrawn:
         assert "Credit withdrawn" in a.rationale
         assert "Evidence model: 0." in a.rationale
+        # a withdrawal is explained by what pushed against the credit, never by its pluses
+        reasons = re.search(r"against threshold [0-9.]+ \((.*?)\)\.", a.rationale)
+        if reasons:
+            assert all(part.strip().startswith("-") for part in reasons.group(1).split("; "))
         assert a.evidence == before[a.requirement_id].evidence  # still shown to a reviewer
     for a in model.requirements:
         if a.coverage != "not_applicable":
