@@ -84,7 +84,7 @@ from agents.contracts import (
     Evidence,
     RequirementAssessment,
 )
-from agents.documents import DocumentSet, load_documents
+from agents.documents import HISTORY_ROW, DocumentSet, load_documents
 from agents.evidence_model import EvidenceModel, Signals, load_evidence_model, log_count
 from dora.errors import ConfigurationError, DataValidationError
 
@@ -897,9 +897,7 @@ _CONTROL_KEY = (
     r"|supersedes|replaces|second-line reviewer|reviewer)"
 )
 _CONTROL_LINE_RE = re.compile(
-    rf"^\W*{_CONTROL_KEY}\W*(?::|\||\.{{3,}}|…)|^\|\s*v?\d+(?:\.\d+)+\s*\|"
-    # a plain-text version-history row: "v4.1  2025-09-03  Added payment-related path"
-    r"|^\s*v?\d+\.\d+(?:\.\d+)?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b",
+    rf"^\W*{_CONTROL_KEY}\W*(?::|\||\.{{3,}}|…)|^\|\s*v?\d+(?:\.\d+)+\s*\||^\s*{HISTORY_ROW}",
     re.IGNORECASE,
 )
 #: "Version 3.1 · Owner: CISO · Approved by the Executive Board on 12 March 2026"
@@ -939,11 +937,16 @@ _PROVIDER_SUBJECT_RE = re.compile(
 CONTROL_LINE_CHARS = 200
 
 
-def _is_control_line(line: str) -> bool:
+def _starts_like_control(line: str) -> bool:
+    line = line.strip()
     if _CONTROL_LINE_RE.match(line):
         return True
     segments = [s for s in re.split(r"\s[·•|]\s", line) if s.strip()]
     return len(segments) >= 2 and all(_CONTROL_SEGMENT_RE.match(s) for s in segments)
+
+
+def _is_control_line(line: str) -> bool:
+    return len(line.strip()) <= CONTROL_LINE_CHARS and _starts_like_control(line)
 
 
 def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Passage]:
@@ -959,22 +962,20 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
     approval: list[str] = []
     provider: list[str] = []
     for line in lines:
-        if _is_control_line(line.strip()) and len(line) <= CONTROL_LINE_CHARS:
+        if _is_control_line(line):
             approval.append(line)
             continue
         if not (
             _APPROVAL_RE.search(line)
             or _PROVIDER_SUBJECT_RE.search(line)
-            or _is_control_line(line.strip())
+            or _starts_like_control(line)
         ):
             body.append(line)
             continue
         kept = []
         for sentence in (s for s in _SENTENCE_SPLIT.split(line) if s):
             # "Owner: RRO." opening a paragraph that then states the reporting duties
-            if _APPROVAL_RE.search(sentence) or (
-                _is_control_line(sentence) and len(sentence) <= CONTROL_LINE_CHARS
-            ):
+            if _APPROVAL_RE.search(sentence) or _is_control_line(sentence):
                 approval.append(sentence)
             elif _PROVIDER_SUBJECT_RE.match(sentence):
                 provider.append(sentence)
@@ -1242,6 +1243,7 @@ def _phrase_relevance(
 ) -> tuple[float, str, list[str]]:
     """The best share of one search phrase's weighted terms found in one sentence window."""
     best, best_phrase, best_terms = 0.0, "", []
+    phrases = _search_phrases(req)
     present = passage.token_set
     for k, (terms, weights, total) in enumerate(prep.phrase_terms[j]):
         if not total:
@@ -1257,11 +1259,7 @@ def _phrase_relevance(
                 continue
             share = math.fsum(weights[n] for n in hit) / total
             if share > best:
-                best, best_phrase, best_terms = (
-                    share,
-                    _search_phrases(req)[k],
-                    [terms[n] for n in hit],
-                )
+                best, best_phrase, best_terms = share, phrases[k], [terms[n] for n in hit]
     return best, best_phrase, best_terms
 
 

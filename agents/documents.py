@@ -576,9 +576,8 @@ class _Source:
         block_start = 1
         for line_no, raw in enumerate(_read_lines(self.path), start=1):
             line = raw.rstrip("\n")
-            decorated = _DECORATED_HEADING.match(line)
-            title = decorated.group("title").strip() if decorated else ""
-            if decorated and title[-1] not in ".,;:" and sum(c.isalpha() for c in title) >= 2:
+            title = _decorated_heading(line)
+            if title:
                 # "=== 3. TRIAGE (first 30 minutes) ===" is a heading wherever it stands
                 if block:
                     yield from _text_block(acc, block, block_start)
@@ -869,11 +868,11 @@ def _html_walk(
 
 # ---------------------------------------------------------------- text helpers
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
-#: a line of its own, not a wrapped one: "Owner: CISO", "Review:  yearly",
-#: "v4.1  2025-09-03  Added ..." (a document-control block or a history row)
-_KEY_VALUE_LINE = re.compile(
-    r"^(?:[A-Z][\w./-]*(?: [\w./-]+){0,3}:\s|v?\d+\.\d+(?:\.\d+)?\s+\d{4}-\d{2}-\d{2}\b)"
-)
+#: a plain-text version-history row: "v4.1  2025-09-03  Added payment-related path"
+#: (also what the analyzer files under document control)
+HISTORY_ROW = r"v?\d+\.\d+(?:\.\d+)?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b"
+#: a line of its own, not a wrapped one: "Owner: CISO", "Review:  yearly", a history row
+_KEY_VALUE_LINE = re.compile(rf"^(?:[A-Z][\w./-]*(?: [\w./-]+){{0,3}}:\s|{HISTORY_ROW})")
 #: a numbered first line this long, continued in lower case on the next line, is a
 #: wrapped step of a procedure rather than a title ("1 Scope" stays a title)
 WRAPPED_STEP_WORDS = 6
@@ -885,6 +884,17 @@ _DECORATED_HEADING = re.compile(
     r"^\s*(?P<rule>={2,}|#{1,6}|\*{3,}|-{3,}|~{3,})\s+(?P<title>[^\n]{2,100}?)"
     r"\s*(?:(?P=rule)|={2,}|\*{3,}|-{3,}|~{3,})?\s*$"
 )
+
+
+def _decorated_heading(line: str) -> str | None:
+    """The title of a rule-decorated heading line, or None (a rule alone, a sentence)."""
+    m = _DECORATED_HEADING.match(line)
+    if not m:
+        return None
+    title = m.group("title").strip()
+    if title[-1] in ".,;:" or sum(c.isalpha() for c in title) < 2:
+        return None
+    return title
 
 
 def _text_block(acc: _Sections, block: list[str], start_line: int) -> Iterator[Section]:

@@ -150,7 +150,9 @@ class EvidenceModel:
         return signals
 
     def probability(self, signals: Signals) -> float:
-        logit = sum(c for _, c in self.contributions(signals)) + self.intercept
+        z = (signals.vector(self.features) - self.mean) / self.scale
+        logit = float(z @ self.coef) + self.intercept
+        logit += sum(self.words.get(t, 0.0) for t in signals.terms)
         return 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
 
     def contributions(self, signals: Signals) -> list[tuple[str, float]]:

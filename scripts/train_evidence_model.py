@@ -55,6 +55,8 @@ WORD_MIN_SETS, WORD_MIN_ROWS = 3, 5
 #: pseudo-count pulling a requirement's rate towards the overall rate
 PRIOR_SMOOTHING = 5.0
 VERSION = "2"
+#: the signals the analysis observes; the model appends the requirement prior it supplies
+OBSERVED = tuple(n for n in Signals.names() if n != "requirement_prior")
 
 
 @dataclass
@@ -70,7 +72,7 @@ class _Set:
 
 def _rows(eval_dir: Path) -> _Set:
     catalog = load_catalog()
-    names = tuple(n for n in Signals.names() if n != "requirement_prior")
+    names = OBSERVED
     xs: list[np.ndarray] = []
     ys: list[int] = []
     ids: list[str] = []
@@ -230,7 +232,7 @@ def main() -> int:
     sets = [data[n] for n in tuning]
     final, _ = _fit(sets)
     priors, overall = _priors(sets)
-    features = (*(n for n in Signals.names() if n != "requirement_prior"), "requirement_prior")
+    features = (*OBSERVED, "requirement_prior")
     k = len(features)
     model = EvidenceModel(
         version=VERSION,
