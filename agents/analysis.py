@@ -779,7 +779,15 @@ _DEFERRAL_RE = re.compile(
     r"|(?:handled|managed|addressed|covered|defined|described|regulated|set out|maintained)"
     r" (?:in|by|under) (?:a |the )?(?:separate|other|another|future)"
     r"|deferred to|(?:is|are) not (?:\w+ )?(?:handled|covered|addressed|governed|managed"
-    r"|dealt with|in scope|part of))\b",
+    r"|dealt with|in scope|part of)"
+    # trials and open questions: "SBOM generation is being piloted", "an independent
+    # review is planned from 2027", "Compliance is assessing whether ... must be notified",
+    # "the authority has not designated us for TLPT"
+    r"|being (?:piloted|trialled|trialed|evaluated|considered|explored|scoped)"
+    r"|under (?:evaluation|consideration)|planned (?:from|as of|starting) (?:20\d\d|q[1-4])"
+    r"|(?:is|are) (?:assessing|evaluating|considering|exploring|investigating) (?:whether|if)"
+    r"|(?:has|have) not (?:yet )?(?:been )?(?:designated|identified for|implemented"
+    r"|established|introduced|adopted|formali[sz]ed|started))\b",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content

@@ -39,15 +39,26 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   control matrix). Measured once with the analyzer frozen (P 0.832 / R 0.747 pooled),
   then tuned on.
 
+* ``dev22`` .. ``dev25``: the third round of stop 13 (``holdout15`` .. ``holdout18``: an
+  Austrian regional bank's policies in translated English; a Dutch insurer's ISO 27001
+  ISMS documents with DORA mapping columns; a small Irish exempted e-money institution
+  under Art. 16, with template leftovers; a Swedish crowdfunding service provider's lean
+  policies and Board minutes). Measured once with the analyzer frozen (P 0.800 /
+  R 0.766 pooled), then tuned on at stop 14.
+
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
-once the analyzer and the evidence model were fixed:
+once the analyzer and the evidence model (fitted on dev..dev21) were fixed, at stop 14:
+P 0.839 / R 0.753 pooled (F1 0.793):
 
-* ``holdout15``: an Austrian regional bank's policies in translated English;
-* ``holdout16``: a Dutch insurer's ISO 27001 ISMS documents with DORA mapping columns;
-* ``holdout17``: a small Irish exempted e-money institution under Art. 16, with template
-  leftovers;
-* ``holdout18``: a Swedish crowdfunding service provider's lean policies and Board minutes.
+* ``holdout19``: a Greek significant bank identified for TLPT: formal Board policies in
+  PDF and DOCX and a control matrix;
+* ``holdout20``: a Danish pension fund (IORP): intranet handbook with FAQs, Board and Risk
+  Committee minutes, a plain-text continuity plan;
+* ``holdout21``: an Estonian remittance payment institution with nine staff (a
+  microenterprise): founder-written policies and runbooks;
+* ``holdout22``: a French MTF operator: ISMS procedures with RACI tables, an operations
+  runbook, an incident playbook, a plain-text third-party policy.
 
 Each document is analysed on its own; a requirement counts as *found* when the analyzer
 marks it ``covered`` or ``partial``. Precision and recall are micro-averaged over all
@@ -80,10 +91,10 @@ from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
-HELD_OUT = ("holdout15", "holdout16", "holdout17", "holdout18")
+HELD_OUT = ("holdout19", "holdout20", "holdout21", "holdout22")
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 22)},
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 26)},
     **{name: EVAL_DIR / name for name in HELD_OUT},
 }
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80

@@ -251,12 +251,13 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
 #: (set, precision floor, recall floor): a little under what analyzer 1.5.0 with
 #: evidence model 2 reaches (bench/analyzer_quality.py), so a regression fails CI.
 #: Reached: dev 0.903/0.923, dev2 0.960/0.896, dev3 0.894/0.881, dev4 0.885/0.821, dev5
-#: 0.879/0.975, dev6 0.753/0.773, dev7 0.803/0.389, dev8 0.826/0.760, dev9 0.905/0.856,
+#: 0.879/0.975, dev6 0.753/0.773, dev7 0.817/0.389, dev8 0.826/0.760, dev9 0.905/0.856,
 #: dev10 0.746/0.887, dev11 0.753/0.886, dev12 0.806/0.822, dev13 0.759/0.776, dev14
-#: 0.820/0.938, dev15 0.835/0.869, dev16 0.891/0.759, dev17 0.859/0.892, dev18
-#: 0.845/0.834, dev19 0.854/0.703, dev20 0.859/0.720, dev21 0.811/0.907 (tuned on; dev7
-#: mostly German, dev8 and dev20 Art. 16); holdout15 0.845/0.868, holdout16 0.741/0.872,
-#: holdout17 0.817/0.620, holdout18 0.812/0.675 (never tuned on; holdout17 Art. 16).
+#: 0.820/0.938, dev15 0.835/0.869, dev16 0.898/0.759, dev17 0.863/0.885, dev18
+#: 0.845/0.834, dev19 0.854/0.703, dev20 0.859/0.720, dev21 0.816/0.907, dev22
+#: 0.840/0.868, dev23 0.750/0.872, dev24 0.817/0.620, dev25 0.812/0.675 (tuned on; dev7
+#: mostly German, dev8, dev20 and dev24 Art. 16); holdout19 0.813/0.881, holdout20
+#: 0.808/0.687, holdout21 0.869/0.665, holdout22 0.872/0.773 (never tuned on).
 QUALITY_FLOORS = [
     ("dev", 0.88, 0.90),
     ("dev2", 0.94, 0.87),
@@ -264,7 +265,7 @@ QUALITY_FLOORS = [
     ("dev4", 0.86, 0.80),
     ("dev5", 0.85, 0.95),
     ("dev6", 0.73, 0.75),
-    ("dev7", 0.78, 0.36),
+    ("dev7", 0.79, 0.36),
     ("dev8", 0.80, 0.74),
     ("dev9", 0.88, 0.83),
     ("dev10", 0.72, 0.86),
@@ -274,19 +275,24 @@ QUALITY_FLOORS = [
     ("dev14", 0.80, 0.91),
     ("dev15", 0.81, 0.84),
     ("dev16", 0.87, 0.73),
-    ("dev17", 0.83, 0.87),
+    ("dev17", 0.84, 0.86),
     ("dev18", 0.82, 0.81),
     ("dev19", 0.83, 0.68),
     ("dev20", 0.83, 0.70),
     ("dev21", 0.79, 0.88),
-    ("holdout15", 0.82, 0.84),
-    ("holdout16", 0.72, 0.85),
-    ("holdout17", 0.79, 0.60),
-    ("holdout18", 0.79, 0.65),
+    ("dev22", 0.82, 0.84),
+    ("dev23", 0.73, 0.85),
+    ("dev24", 0.79, 0.60),
+    ("dev25", 0.79, 0.65),
+    ("holdout19", 0.79, 0.86),
+    ("holdout20", 0.78, 0.66),
+    ("holdout21", 0.84, 0.64),
+    ("holdout22", 0.85, 0.75),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
-#: for a product recall, which reads like crisis communication
-DISTRACTOR_SLIPS = {"dev12": 1}
+#: for a product recall, which reads like crisis communication; dev23's claims-fraud
+#: procedure keeps "the internal incident register", which reads like incident recording
+DISTRACTOR_SLIPS = {"dev12": 1, "dev23": 1}
 
 
 @pytest.mark.parametrize(("name", "precision", "recall"), QUALITY_FLOORS)
@@ -310,16 +316,16 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The optional semantic matcher (thresholds chosen on the tuning sets) must not
-    regress: tuning sets pooled reached P 0.820, R 0.825 (lexical 0.843 / 0.824); the
-    held-out sets pooled P 0.763, R 0.782 (lexical 0.800 / 0.766)."""
+    regress: tuning sets pooled reached P 0.811, R 0.817 (lexical 0.837 / 0.813); the
+    held-out sets pooled P 0.812, R 0.764 (lexical 0.839 / 0.753)."""
     from bench.analyzer_quality import HELD_OUT, SETS, combined
 
     tuned = combined(*(_quality(d, semantic=True) for n, d in SETS.items() if n not in HELD_OUT))
-    assert tuned.precision >= 0.80
+    assert tuned.precision >= 0.79
     assert tuned.recall >= 0.80
     held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
-    assert held.precision >= 0.74
-    assert held.recall >= 0.76
+    assert held.precision >= 0.79
+    assert held.recall >= 0.74
 
 
 def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
