@@ -100,7 +100,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.5.0"
+ANALYZER_VERSION = "1.5.1"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -787,7 +787,14 @@ _DEFERRAL_RE = re.compile(
     r"|under (?:evaluation|consideration)|planned (?:from|as of|starting) (?:20\d\d|q[1-4])"
     r"|(?:is|are) (?:assessing|evaluating|considering|exploring|investigating) (?:whether|if)"
     r"|(?:has|have) not (?:yet )?(?:been )?(?:designated|identified for|implemented"
-    r"|established|introduced|adopted|formali[sz]ed|started))\b",
+    r"|established|introduced|adopted|formali[sz]ed|started)"
+    # "Status: Planned", "to be added at the next renewal", "was postponed to June",
+    # "the ISO asked whether we should join", "intends to introduce ... from 2026", "are
+    # not in the current standard terms", "documented in the register ... not repeated here"
+    r"|status\W+(?:planned|open|not started|draft)|to be (?:added|included|presented|reviewed"
+    r"|extended)|postponed|(?:asked|discussed|questioned|considered) whether"
+    r"|intends? to (?:introduce|implement|establish|adopt|develop|start)"
+    r"|(?:is|are) not (?:yet )?(?:in|included in|contained in) the current|not repeated here)\b",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content

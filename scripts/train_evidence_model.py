@@ -191,8 +191,22 @@ def _prf(y: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
+    parser.add_argument(
+        "--sets",
+        help="comma-separated tuning sets to use (default: all of them); for trying a "
+        "change quickly, not for the model the analyzer ships",
+    )
     args = parser.parse_args()
     tuning = [name for name in SETS if name not in HELD_OUT and name not in NOT_FITTED]
+    if args.sets:
+        chosen = [name.strip() for name in args.sets.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in tuning]
+        if unknown or len(chosen) < 2:
+            parser.error(
+                f"--sets needs at least two tuning sets out of {', '.join(tuning)}"
+                + (f"; not tuning sets: {', '.join(unknown)}" if unknown else "")
+            )
+        tuning = chosen
     data = {name: _rows(SETS[name]) for name in tuning}
     # leave one set (one author) out: out-of-fold probabilities for every tuning row
     oof: dict[str, np.ndarray] = {}

@@ -23,6 +23,7 @@ from agents.catalog import load_catalog
 from agents.contracts import EntityProfile
 from agents.documents import load_documents
 from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals, load_evidence_model
+from bench.analyzer_quality import HELD_OUT
 from dora.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +174,14 @@ def test_signals_cover_every_applicable_requirement() -> None:
 def test_the_trainer_runs_on_the_tuning_sets_without_writing() -> None:
     before = DEFAULT_MODEL_PATH.read_bytes()
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "train_evidence_model.py"), "--dry-run"],
+        # three sets keep it quick; the full fit is the same code over more rows
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "train_evidence_model.py"),
+            "--dry-run",
+            "--sets",
+            "dev,dev2,dev3",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -186,6 +194,21 @@ def test_the_trainer_runs_on_the_tuning_sets_without_writing() -> None:
     assert DEFAULT_MODEL_PATH.read_bytes() == before
     fresh = EvidenceModel.from_json(json.loads(before))
     assert fresh.features == Signals.names()
+    # a held-out set can never be fitted on, not even for a quick try
+    refused = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "train_evidence_model.py"),
+            "--dry-run",
+            "--sets",
+            f"dev,{HELD_OUT[0]}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert f"not tuning sets: {HELD_OUT[0]}" in refused.stderr
 
 
 def test_rules_only_is_a_setting_of_the_agent_and_a_cli_flag() -> None:
