@@ -250,50 +250,52 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
 
 #: (set, precision floor, recall floor): a little under what analyzer 1.5.1 with
 #: evidence model 2 reaches (bench/analyzer_quality.py), so a regression fails CI.
-#: Reached: dev 0.900/0.890, dev2 0.983/0.867, dev3 0.898/0.851, dev4 0.861/0.810, dev5
-#: 0.905/0.958, dev6 0.792/0.760, dev7 0.807/0.365, dev8 0.803/0.760, dev9 0.911/0.829,
-#: dev10 0.762/0.877, dev11 0.750/0.911, dev12 0.796/0.812, dev13 0.793/0.765, dev14
-#: 0.825/0.938, dev15 0.833/0.861, dev16 0.910/0.753, dev17 0.873/0.873, dev18
-#: 0.836/0.847, dev19 0.866/0.696, dev20 0.852/0.742, dev21 0.834/0.907, dev22
-#: 0.873/0.868, dev23 0.802/0.878, dev24 0.848/0.722, dev25 0.874/0.711, dev26
-#: 0.847/0.893, dev27 0.843/0.728, dev28 0.906/0.741, dev29 0.889/0.800 (tuned on; dev7
-#: mostly German, dev8, dev20 and dev24 Art. 16); holdout23 0.917/0.797, holdout24
-#: 0.783/0.613, holdout25 0.844/0.692, holdout26 0.834/0.814 (never tuned on;
-#: holdout24 Art. 16).
+#: Reached: dev 0.892/0.912, dev2 0.975/0.881, dev3 0.861/0.881, dev4 0.863/0.821, dev5
+#: 0.846/0.966, dev6 0.747/0.787, dev7 0.823/0.405, dev8 0.817/0.773, dev9 0.904/0.847,
+#: dev10 0.762/0.877, dev11 0.723/0.924, dev12 0.773/0.842, dev13 0.765/0.765, dev14
+#: 0.822/0.952, dev15 0.808/0.861, dev16 0.907/0.784, dev17 0.855/0.898, dev18
+#: 0.832/0.854, dev19 0.837/0.715, dev20 0.841/0.796, dev21 0.831/0.913, dev22
+#: 0.859/0.887, dev23 0.788/0.878, dev24 0.835/0.750, dev25 0.844/0.747, dev26
+#: 0.833/0.923, dev27 0.827/0.748, dev28 0.897/0.771, dev29 0.882/0.800 (tuned on; dev7
+#: mostly German, dev8, dev20 and dev24 Art. 16); holdout23 0.912/0.810, holdout24
+#: 0.729/0.660, holdout25 0.820/0.731, holdout26 0.832/0.832 (never tuned on;
+#: holdout24 Art. 16). The held-out sets were measured once frozen at P 0.850 / R 0.740
+#: (analyzer 1.5.1, model fitted on dev..dev29); the figures here are after widening the
+#: Art. 16 search phrasing and refitting (catalog 2026.11.1, same ids).
 QUALITY_FLOORS = [
-    ("dev", 0.88, 0.87),
-    ("dev2", 0.96, 0.84),
-    ("dev3", 0.87, 0.83),
-    ("dev4", 0.84, 0.79),
-    ("dev5", 0.88, 0.93),
-    ("dev6", 0.77, 0.74),
-    ("dev7", 0.78, 0.34),
-    ("dev8", 0.78, 0.74),
-    ("dev9", 0.89, 0.80),
+    ("dev", 0.87, 0.89),
+    ("dev2", 0.95, 0.86),
+    ("dev3", 0.84, 0.86),
+    ("dev4", 0.84, 0.80),
+    ("dev5", 0.82, 0.94),
+    ("dev6", 0.72, 0.76),
+    ("dev7", 0.80, 0.38),
+    ("dev8", 0.79, 0.75),
+    ("dev9", 0.88, 0.82),
     ("dev10", 0.74, 0.85),
-    ("dev11", 0.73, 0.89),
-    ("dev12", 0.77, 0.79),
-    ("dev13", 0.77, 0.74),
-    ("dev14", 0.80, 0.91),
-    ("dev15", 0.81, 0.84),
-    ("dev16", 0.89, 0.73),
-    ("dev17", 0.85, 0.85),
-    ("dev18", 0.81, 0.82),
-    ("dev19", 0.84, 0.67),
-    ("dev20", 0.83, 0.72),
-    ("dev21", 0.81, 0.88),
-    ("dev22", 0.85, 0.84),
-    ("dev23", 0.78, 0.85),
-    ("dev24", 0.82, 0.70),
-    ("dev25", 0.85, 0.69),
-    ("dev26", 0.82, 0.87),
-    ("dev27", 0.82, 0.70),
-    ("dev28", 0.88, 0.72),
+    ("dev11", 0.70, 0.90),
+    ("dev12", 0.75, 0.82),
+    ("dev13", 0.74, 0.74),
+    ("dev14", 0.80, 0.93),
+    ("dev15", 0.78, 0.84),
+    ("dev16", 0.88, 0.76),
+    ("dev17", 0.83, 0.87),
+    ("dev18", 0.81, 0.83),
+    ("dev19", 0.81, 0.69),
+    ("dev20", 0.82, 0.77),
+    ("dev21", 0.81, 0.89),
+    ("dev22", 0.83, 0.86),
+    ("dev23", 0.76, 0.85),
+    ("dev24", 0.81, 0.73),
+    ("dev25", 0.82, 0.72),
+    ("dev26", 0.81, 0.90),
+    ("dev27", 0.80, 0.72),
+    ("dev28", 0.87, 0.75),
     ("dev29", 0.86, 0.78),
-    ("holdout23", 0.89, 0.77),
-    ("holdout24", 0.76, 0.59),
-    ("holdout25", 0.82, 0.67),
-    ("holdout26", 0.81, 0.79),
+    ("holdout23", 0.89, 0.79),
+    ("holdout24", 0.70, 0.64),
+    ("holdout25", 0.80, 0.71),
+    ("holdout26", 0.81, 0.81),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -322,16 +324,16 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The optional semantic matcher (thresholds chosen on the tuning sets) must not
-    regress: tuning sets pooled reached P 0.824, R 0.812 (lexical 0.854 / 0.808); the
-    held-out sets pooled P 0.811, R 0.747 (lexical 0.850 / 0.740)."""
+    regress: tuning sets pooled reached P 0.813, R 0.830 (lexical 0.839 / 0.827); the
+    held-out sets pooled P 0.794, R 0.771 (lexical 0.831 / 0.767)."""
     from bench.analyzer_quality import HELD_OUT, SETS, combined
 
     tuned = combined(*(_quality(d, semantic=True) for n, d in SETS.items() if n not in HELD_OUT))
-    assert tuned.precision >= 0.80
-    assert tuned.recall >= 0.79
+    assert tuned.precision >= 0.79
+    assert tuned.recall >= 0.81
     held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
-    assert held.precision >= 0.79
-    assert held.recall >= 0.72
+    assert held.precision >= 0.77
+    assert held.recall >= 0.75
 
 
 def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
