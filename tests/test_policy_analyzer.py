@@ -258,10 +258,11 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
 #: 0.859/0.887, dev23 0.788/0.878, dev24 0.835/0.750, dev25 0.844/0.747, dev26
 #: 0.833/0.923, dev27 0.827/0.748, dev28 0.897/0.771, dev29 0.882/0.800 (tuned on; dev7
 #: mostly German, dev8, dev20 and dev24 Art. 16); holdout23 0.912/0.810, holdout24
-#: 0.729/0.660, holdout25 0.820/0.731, holdout26 0.832/0.832 (never tuned on;
-#: holdout24 Art. 16). The held-out sets were measured once frozen at P 0.850 / R 0.740
-#: (analyzer 1.5.1, model fitted on dev..dev29); the figures here are after widening the
-#: Art. 16 search phrasing and refitting (catalog 2026.11.1, same ids).
+#: 0.729/0.660, holdout25 0.820/0.731, holdout26 0.832/0.832, holdout27 0.924/0.692,
+#: holdout28 0.813/0.616, holdout29 0.885/0.780, holdout30 0.920/0.869 (never tuned on;
+#: holdout24 and holdout28 Art. 16). Measured once frozen: holdout23-26 at P 0.850 /
+#: R 0.740 (before the Art. 16 search phrasing was widened and the model refitted; the
+#: figures here are after), holdout27-30 at the figures here (analyzer 1.5.1 as committed).
 QUALITY_FLOORS = [
     ("dev", 0.87, 0.89),
     ("dev2", 0.95, 0.86),
@@ -296,6 +297,10 @@ QUALITY_FLOORS = [
     ("holdout24", 0.70, 0.64),
     ("holdout25", 0.80, 0.71),
     ("holdout26", 0.81, 0.81),
+    ("holdout27", 0.90, 0.67),
+    ("holdout28", 0.79, 0.59),
+    ("holdout29", 0.86, 0.76),
+    ("holdout30", 0.90, 0.84),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -322,12 +327,12 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
     ]
 
 
-@pytest.mark.timeout(600)  # twelve sets through the numpy encoder: about 2.5 min here
+@pytest.mark.timeout(600)  # 16 sets through the numpy encoder: about 3.5 min here
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The optional semantic matcher (thresholds chosen on the tuning sets) must not
     regress. Embedding every passage is slow, so it is checked on the eight newest tuning
     sets (dev22-dev29: P 0.808, R 0.821; all 29 tuning sets P 0.813, R 0.830, lexical
-    0.839 / 0.827) and the held-out sets (P 0.794, R 0.771; lexical 0.831 / 0.767)."""
+    0.839 / 0.827) and the held-out sets (P 0.826, R 0.768; lexical 0.861 / 0.759)."""
     from bench.analyzer_quality import HELD_OUT, SETS, combined
 
     newest = [n for n in SETS if n not in HELD_OUT][-8:]
@@ -335,8 +340,8 @@ def test_quality_with_the_semantic_matcher_floors() -> None:
     assert tuned.precision >= 0.78
     assert tuned.recall >= 0.80
     held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
-    assert held.precision >= 0.77
-    assert held.recall >= 0.75
+    assert held.precision >= 0.80
+    assert held.recall >= 0.74
 
 
 def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
