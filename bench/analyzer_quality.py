@@ -63,7 +63,6 @@ Art. 16 simplified-regime requirements was widened (from the Art. 16 tuning sets
 dev20, dev24; an error listing of those requirements also showed four holdout24 rows) and
 the model refitted: P 0.831 / R 0.767 (F1 0.798), no longer blind for holdout24:
 
-
 * ``holdout23``: a Croatian central securities depository: rulebooks translated from
   Croatian ("Article 1 (Subject matter)"), a Management Board decision, a procedure;
 * ``holdout24``: a small Cypriot investment firm under the Art. 16 simplified regime:
