@@ -248,59 +248,49 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): a little under what analyzer 1.5.1 with
-#: evidence model 2 reaches (bench/analyzer_quality.py), so a regression fails CI.
-#: Reached: dev 0.892/0.912, dev2 0.975/0.881, dev3 0.861/0.881, dev4 0.863/0.821, dev5
-#: 0.846/0.966, dev6 0.747/0.787, dev7 0.823/0.405, dev8 0.817/0.773, dev9 0.904/0.847,
-#: dev10 0.762/0.877, dev11 0.723/0.924, dev12 0.773/0.842, dev13 0.765/0.765, dev14
-#: 0.822/0.952, dev15 0.808/0.861, dev16 0.907/0.784, dev17 0.855/0.898, dev18
-#: 0.832/0.854, dev19 0.837/0.715, dev20 0.841/0.796, dev21 0.831/0.913, dev22
-#: 0.859/0.887, dev23 0.788/0.878, dev24 0.835/0.750, dev25 0.844/0.747, dev26
-#: 0.833/0.923, dev27 0.827/0.748, dev28 0.897/0.771, dev29 0.882/0.800 (tuned on; dev7
-#: mostly German, dev8, dev20 and dev24 Art. 16); holdout23 0.912/0.810, holdout24
-#: 0.729/0.660, holdout25 0.820/0.731, holdout26 0.832/0.832, holdout27 0.924/0.692,
-#: holdout28 0.813/0.616, holdout29 0.885/0.780, holdout30 0.920/0.869 (never tuned on;
-#: holdout24 and holdout28 Art. 16). Measured once frozen: holdout23-26 at P 0.850 /
-#: R 0.740 (before the Art. 16 search phrasing was widened and the model refitted; the
-#: figures here are after), holdout27-30 at the figures here (analyzer 1.5.1 as committed).
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.5.1 with evidence
+#: model 2 (refitted on dev..dev33) reaches (bench/analyzer_quality.py prints the figures),
+#: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31 and
+#: holdout28 are Art. 16 firms. What the held-out sets gave when measured once with the
+#: analyzer frozen is in the bench docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
     ("dev", 0.87, 0.89),
-    ("dev2", 0.95, 0.86),
-    ("dev3", 0.84, 0.86),
-    ("dev4", 0.84, 0.80),
-    ("dev5", 0.82, 0.94),
-    ("dev6", 0.72, 0.76),
-    ("dev7", 0.80, 0.38),
-    ("dev8", 0.79, 0.75),
-    ("dev9", 0.88, 0.82),
-    ("dev10", 0.74, 0.85),
-    ("dev11", 0.70, 0.90),
-    ("dev12", 0.75, 0.82),
+    ("dev2", 0.95, 0.83),
+    ("dev3", 0.86, 0.84),
+    ("dev4", 0.85, 0.80),
+    ("dev5", 0.85, 0.94),
+    ("dev6", 0.75, 0.75),
+    ("dev7", 0.78, 0.36),
+    ("dev8", 0.80, 0.72),
+    ("dev9", 0.88, 0.80),
+    ("dev10", 0.75, 0.85),
+    ("dev11", 0.70, 0.89),
+    ("dev12", 0.77, 0.79),
     ("dev13", 0.74, 0.74),
-    ("dev14", 0.80, 0.93),
-    ("dev15", 0.78, 0.84),
-    ("dev16", 0.88, 0.76),
-    ("dev17", 0.83, 0.87),
-    ("dev18", 0.81, 0.83),
-    ("dev19", 0.81, 0.69),
-    ("dev20", 0.82, 0.77),
-    ("dev21", 0.81, 0.89),
-    ("dev22", 0.83, 0.86),
-    ("dev23", 0.76, 0.85),
-    ("dev24", 0.81, 0.73),
-    ("dev25", 0.82, 0.72),
-    ("dev26", 0.81, 0.90),
-    ("dev27", 0.80, 0.72),
-    ("dev28", 0.87, 0.75),
-    ("dev29", 0.86, 0.78),
-    ("holdout23", 0.89, 0.79),
-    ("holdout24", 0.70, 0.64),
-    ("holdout25", 0.80, 0.71),
-    ("holdout26", 0.81, 0.81),
-    ("holdout27", 0.90, 0.67),
-    ("holdout28", 0.79, 0.59),
-    ("holdout29", 0.86, 0.76),
-    ("holdout30", 0.90, 0.84),
+    ("dev14", 0.81, 0.91),
+    ("dev15", 0.80, 0.84),
+    ("dev16", 0.89, 0.74),
+    ("dev17", 0.84, 0.85),
+    ("dev18", 0.81, 0.82),
+    ("dev19", 0.81, 0.67),
+    ("dev20", 0.82, 0.76),
+    ("dev21", 0.80, 0.89),
+    ("dev22", 0.84, 0.86),
+    ("dev23", 0.78, 0.86),
+    ("dev24", 0.83, 0.72),
+    ("dev25", 0.85, 0.70),
+    ("dev26", 0.81, 0.89),
+    ("dev27", 0.81, 0.71),
+    ("dev28", 0.87, 0.71),
+    ("dev29", 0.85, 0.79),
+    ("dev30", 0.91, 0.84),
+    ("dev31", 0.73, 0.66),
+    ("dev32", 0.83, 0.74),
+    ("dev33", 0.84, 0.83),
+    ("holdout27", 0.91, 0.67),
+    ("holdout28", 0.77, 0.59),
+    ("holdout29", 0.87, 0.74),
+    ("holdout30", 0.89, 0.83),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
