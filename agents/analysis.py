@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import snowballstemmer
@@ -85,8 +85,17 @@ from agents.contracts import (
     RequirementAssessment,
 )
 from agents.documents import HISTORY_ROW, DocumentSet, load_documents
-from agents.evidence_model import EvidenceModel, Signals, load_evidence_model, log_count
+from agents.evidence_model import (
+    SEMANTIC_MODEL_PATH,
+    EvidenceModel,
+    Signals,
+    load_evidence_model,
+    log_count,
+)
 from dora.errors import ConfigurationError, DataValidationError
+
+if TYPE_CHECKING:
+    from agents.semantic.matcher import Closest
 
 __all__ = [
     "ANALYZER_VERSION",
@@ -100,7 +109,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.5.1"
+ANALYZER_VERSION = "1.6.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -1232,6 +1241,8 @@ class _Assessed:
     on_topic: tuple[int, ...] = ()
     #: without on-topic evidence: the closest passage, shown only if the model credits it
     weak: list[Evidence] = field(default_factory=list)
+    #: with the semantic matcher: the candidate sentence closest to the obligation
+    closest: Closest | None = None
 
 
 def _bm25_matrix(passages: Sequence[_Passage], vocab: dict[str, int]) -> np.ndarray:
@@ -1576,11 +1587,10 @@ def _chapters(assessments: Sequence[RequirementAssessment]) -> list[ChapterCover
 
 # ---------------------------------------------------------------- public API
 class SemanticCheck(Protocol):
-    """A second opinion on one lexical assessment (``agents.semantic.SemanticMatcher``)."""
+    """Reads meaning where the rules read words (``agents.semantic.SemanticMatcher``):
+    the sentence of a requirement's candidate passages closest to its obligation."""
 
-    def refine(
-        self, req: Requirement, assessment: RequirementAssessment, passages: Sequence[Any]
-    ) -> RequirementAssessment: ...
+    def closest(self, req: Requirement, passages: Sequence[Any]) -> Closest | None: ...
 
 
 def _document_blocks(passages: Sequence[_Passage]) -> list[tuple[int, int]]:
@@ -1741,6 +1751,9 @@ _SIGNAL_WORDS = {
     "document_found": "requirements evidenced in the document",
     "article_share": "share of the document's evidence in this article",
     "requirement_prior": "how often this requirement's matches were duties met in labeled sets",
+    "semantic_similarity": "meaning of the closest sentence against the obligation",
+    "semantic_margin": "closest sentence nearer this duty than any other",
+    "semantic_rank": "requirements closer in meaning to that sentence",
 }
 
 
@@ -1770,6 +1783,13 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
         note = f" Evidence model: {p:.3f} against threshold {model.threshold:.2f}" + (
             f" ({why})." if why else "."
         )
+        if one.closest is not None:
+            quoted = one.closest.sentence
+            quoted = quoted if len(quoted) <= 160 else quoted[:157] + "..."
+            note += (
+                f" Semantic check: closest sentence '{quoted}' (similarity "
+                f"{one.closest.similarity:.2f}, {one.closest.rank} requirements closer to it)."
+            )
         coverage: Coverage = a.coverage
         evidence = a.evidence
         if was and not credited:
@@ -1791,14 +1811,37 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
         )
 
 
+def _semantic_signals(
+    assessed: Sequence[_Assessed],
+    candidates: dict[str, list[_Passage]],
+    semantic: SemanticCheck,
+) -> None:
+    """Fill the semantic signals from each requirement's candidate passages (its on-topic
+    evidence, else its closest ICT passages): the evidence model weighs them."""
+    for one in assessed:
+        best = semantic.closest(one.requirement, candidates.get(one.requirement.id, []))
+        if best is None:
+            continue
+        one.closest = best
+        one.signals.semantic_similarity = best.similarity
+        one.signals.semantic_margin = best.margin
+        one.signals.semantic_rank = log_count(best.rank)
+
+
 def analysis_signals(
     documents: DocumentSet,
     profile: EntityProfile,
     catalog: Catalog | None = None,
+    semantic: SemanticCheck | None = None,
 ) -> list[tuple[str, Signals]]:
     """(requirement id, signals) of every applicable requirement, before the evidence
     model decides: what ``scripts/train_evidence_model.py`` fits the model on."""
-    _, assessed = _rule_assessments(documents, profile, catalog or load_catalog(), "comprehensive")
+    candidates: dict[str, list[_Passage]] = {}
+    _, assessed = _rule_assessments(
+        documents, profile, catalog or load_catalog(), "comprehensive", candidates
+    )
+    if semantic is not None:
+        _semantic_signals(assessed, candidates, semantic)
     return [(one.requirement.id, one.signals) for one in assessed]
 
 
@@ -1816,23 +1859,28 @@ def analyze(
     requirements), for a first pass over a large document set. ``evidence_model``: the
     calibrated decision over the rules' signals (``agents.evidence_model``); ``None``
     takes the shipped model, ``False`` leaves the rules' decision alone. ``semantic``
-    (optional) re-reads each requirement's evidence, or its closest ICT passages when
-    none was found, and may confirm, reject or add coverage; without it the analysis is
-    lexical.
+    (optional) reads each requirement's evidence, or its closest ICT passages when none
+    was found, for the sentence closest in meaning to the obligation; the shipped model
+    fitted with those signals (``evidence_model_semantic.json``) then decides. Without
+    it the analysis is lexical.
     """
+    if semantic is not None and evidence_model is False:
+        raise ConfigurationError(
+            "the semantic matcher's signals are weighed by the evidence model: it cannot be "
+            "combined with rules only (evidence_model: false / --rules-only)"
+        )
     catalog = catalog or load_catalog()
     candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
     assessments, assessed = _rule_assessments(
         documents, profile, catalog, analysis_type, candidates
     )
-    model = load_evidence_model() if evidence_model is None else evidence_model
+    if semantic is not None and candidates is not None:
+        _semantic_signals(assessed, candidates, semantic)
+    model = evidence_model
+    if model is None:
+        model = load_evidence_model(str(SEMANTIC_MODEL_PATH) if semantic is not None else None)
     if model is not False:
         _calibrate(assessed, model)
-    if semantic is not None and candidates is not None:
-        for one in assessed:
-            one.assessment = semantic.refine(
-                one.requirement, one.assessment, candidates.get(one.requirement.id, [])
-            )
     final = {one.requirement.id: one.assessment for one in assessed}
     assessments = [final.get(a.requirement_id, a) for a in assessments]
     version = ANALYZER_VERSION + ("" if model is False else f"+evidence-{model.version}")

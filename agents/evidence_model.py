@@ -35,6 +35,9 @@ import numpy as np
 from dora.errors import ConfigurationError
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "data" / "evidence_model.json"
+#: the model fitted with the semantic signals too, used when the optional semantic
+#: matcher runs (``analyze(..., semantic=...)``); the default analysis never reads it
+SEMANTIC_MODEL_PATH = Path(__file__).parent / "data" / "evidence_model_semantic.json"
 
 
 @dataclass
@@ -101,6 +104,15 @@ class Signals:
     same_article: float = 0.0
     document_found: float = 0.0
     article_share: float = 0.0
+    #: only with the optional semantic matcher (all-MiniLM-L6-v2): the closest sentence of
+    #: the candidate passages to the requirement's obligation, its cosine similarity, the
+    #: margin over the best *other* requirement on that sentence (< 0: the sentence is
+    #: about another duty) and log(1 + how many requirements are closer to it). Meaning,
+    #: not words: "we go through the incident numbers every month" is close to reviewing
+    #: incident trends although it shares few words with it.
+    semantic_similarity: float = field(default=0.0, metadata={"semantic": True})
+    semantic_margin: float = field(default=-1.0, metadata={"semantic": True})
+    semantic_rank: float = field(default=4.0, metadata={"semantic": True})
     #: how often this requirement's candidate evidence was a duty met in the labeled
     #: sets (smoothed rate): some requirements are mostly met where they are matched
     #: (a backup frequency), others mostly mentioned (the management body's duties).
@@ -113,8 +125,14 @@ class Signals:
     terms: frozenset[str] = field(default_factory=frozenset, metadata={"numeric": False})
 
     @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls) if f.metadata.get("numeric", True))
+    def names(cls, *, semantic: bool = True) -> tuple[str, ...]:
+        """The numeric signals; ``semantic=False`` leaves out those only the semantic
+        matcher fills (what the default, lexical model is fitted on)."""
+        return tuple(
+            f.name
+            for f in fields(cls)
+            if f.metadata.get("numeric", True) and (semantic or not f.metadata.get("semantic"))
+        )
 
     def vector(self, names: tuple[str, ...]) -> np.ndarray:
         return np.array([getattr(self, n) for n in names], dtype=np.float64)

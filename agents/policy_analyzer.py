@@ -117,7 +117,7 @@ class PolicyAnalyzerAgent(SimpleAgent):
         on_error = self.settings.get("on_error", "record")
         documents = load_documents(specs, on_error=on_error)
         catalog = load_catalog(self.settings.get("catalog_path"))
-        # the optional semantic second opinion (agent configuration `semantic_matcher: true`)
+        # the optional semantic matcher (agent configuration `semantic_matcher: true`)
         semantic = semantic_check(catalog) if self.settings.get("semantic_matcher") else None
         # `evidence_model: false` keeps the evidence rules' decision (no calibrated model)
         rules_only = self.settings.get("evidence_model", True) is False

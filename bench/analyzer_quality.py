@@ -85,8 +85,9 @@ marks it ``covered`` or ``partial``. Precision and recall are micro-averaged ove
 (document, requirement) pairs; the last lines pool the tuning and the held-out sets.
 Goal: precision >= 0.85, recall >= 0.80 on the held-out sets.
 
-``--semantic`` adds the optional semantic matcher (agents/semantic), whose thresholds
-were chosen on the tuning sets only.
+``--semantic`` runs the semantic mode: the optional semantic matcher (agents/semantic)
+adds what the sentence closest to each obligation means, and the evidence model fitted
+with those signals on the tuning sets only (``evidence_model_semantic.json``) decides.
 
     .venv/bin/python bench/analyzer_quality.py [--verbose] [--set NAME|all] [--semantic]
 """
@@ -216,7 +217,9 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="list false positives/negatives")
     parser.add_argument("--set", choices=(*SETS, "all", "both"), default="all")
     parser.add_argument(
-        "--semantic", action="store_true", help="add the optional semantic matcher's opinion"
+        "--semantic",
+        action="store_true",
+        help="the semantic mode (semantic matcher and its evidence model)",
     )
     args = parser.parse_args()
     names = list(SETS) if args.set in ("all", "both") else [args.set]

@@ -15,9 +15,14 @@ What it does:
    the fit never saw (the threshold with the best F1 over those predictions);
 3. fits the final model on all tuning sets and writes it with those figures.
 
+With ``--semantic`` it fits the model the semantic mode uses
+(``agents/data/evidence_model_semantic.json``): the same, plus the signals of the
+optional semantic matcher (needs its model: ``scripts/setup.sh --semantic``; about three
+times slower, the embeddings are computed for every candidate passage).
+
 The held-out sets are never read. Needs scikit-learn (``pip install -e '.[dev]'``).
 
-    .venv/bin/python scripts/train_evidence_model.py [--dry-run]
+    .venv/bin/python scripts/train_evidence_model.py [--dry-run] [--semantic]
 """
 
 from __future__ import annotations
@@ -35,9 +40,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from agents.analysis import analysis_signals  # noqa: E402
+from agents.analysis import SemanticCheck, analysis_signals, semantic_check  # noqa: E402
 from agents.catalog import load_catalog  # noqa: E402
-from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals  # noqa: E402
+from agents.evidence_model import (  # noqa: E402
+    DEFAULT_MODEL_PATH,
+    SEMANTIC_MODEL_PATH,
+    EvidenceModel,
+    Signals,
+)
 from bench.analyzer_quality import HELD_OUT, SETS, labeled_documents  # noqa: E402
 
 #: tuning sets measured but not fitted on: dev7 is written mostly in German, and its
@@ -55,8 +65,12 @@ WORD_MIN_SETS, WORD_MIN_ROWS = 3, 5
 #: pseudo-count pulling a requirement's rate towards the overall rate
 PRIOR_SMOOTHING = 5.0
 VERSION = "2"
+#: the semantic mode's model: the same fit with the semantic matcher's signals
+SEMANTIC_VERSION = "2-semantic"
 #: the signals the analysis observes; the model appends the requirement prior it supplies
-OBSERVED = tuple(n for n in Signals.names() if n != "requirement_prior")
+OBSERVED = tuple(n for n in Signals.names(semantic=False) if n != "requirement_prior")
+#: ... and with the semantic matcher
+OBSERVED_SEMANTIC = tuple(n for n in Signals.names() if n != "requirement_prior")
 
 
 @dataclass
@@ -70,15 +84,15 @@ class _Set:
     creditable: np.ndarray
 
 
-def _rows(eval_dir: Path) -> _Set:
+def _rows(eval_dir: Path, semantic: SemanticCheck | None = None) -> _Set:
     catalog = load_catalog()
-    names = OBSERVED
+    names = OBSERVED if semantic is None else OBSERVED_SEMANTIC
     xs: list[np.ndarray] = []
     ys: list[int] = []
     ids: list[str] = []
     terms: list[frozenset[str]] = []
     for doc in labeled_documents(eval_dir, catalog):
-        for rid, signals in analysis_signals(doc.documents, doc.profile, catalog):
+        for rid, signals in analysis_signals(doc.documents, doc.profile, catalog, semantic):
             xs.append(signals.vector(names))
             ys.append(int(rid in doc.expected))
             ids.append(rid)
@@ -192,6 +206,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
     parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="fit the semantic mode's model (with the semantic matcher's signals)",
+    )
+    parser.add_argument(
         "--sets",
         help="comma-separated tuning sets to use (default: all of them); for trying a "
         "change quickly, not for the model the analyzer ships",
@@ -207,7 +226,8 @@ def main() -> int:
                 + (f"; not tuning sets: {', '.join(unknown)}" if unknown else "")
             )
         tuning = chosen
-    data = {name: _rows(SETS[name]) for name in tuning}
+    semantic = semantic_check(load_catalog()) if args.semantic else None
+    data = {name: _rows(SETS[name], semantic) for name in tuning}
     # leave one set (one author) out: out-of-fold probabilities for every tuning row
     oof: dict[str, np.ndarray] = {}
     for name in tuning:
@@ -246,10 +266,10 @@ def main() -> int:
     sets = [data[n] for n in tuning]
     final, _ = _fit(sets)
     priors, overall = _priors(sets)
-    features = (*OBSERVED, "requirement_prior")
+    features = (*(OBSERVED if semantic is None else OBSERVED_SEMANTIC), "requirement_prior")
     k = len(features)
     model = EvidenceModel(
-        version=VERSION,
+        version=VERSION if semantic is None else SEMANTIC_VERSION,
         features=features,
         mean=final.mean,
         scale=final.scale,
@@ -271,10 +291,9 @@ def main() -> int:
     print(f"\nquote words ({len(model.words)}), largest first:")
     print("  " + ", ".join(f"{w} {c:+.2f}" for w, c in ranked[:30]))
     if not args.dry_run:
-        DEFAULT_MODEL_PATH.write_text(
-            json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8"
-        )
-        print(f"\nwrote {DEFAULT_MODEL_PATH.relative_to(ROOT)}")
+        path = DEFAULT_MODEL_PATH if semantic is None else SEMANTIC_MODEL_PATH
+        path.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {path.relative_to(ROOT)}")
     return 0
 
 

@@ -22,7 +22,13 @@ from agents.analysis import analysis_signals, analyze
 from agents.catalog import load_catalog
 from agents.contracts import EntityProfile
 from agents.documents import load_documents
-from agents.evidence_model import DEFAULT_MODEL_PATH, EvidenceModel, Signals, load_evidence_model
+from agents.evidence_model import (
+    DEFAULT_MODEL_PATH,
+    SEMANTIC_MODEL_PATH,
+    EvidenceModel,
+    Signals,
+    load_evidence_model,
+)
 from bench.analyzer_quality import HELD_OUT
 from dora.errors import ConfigurationError
 
@@ -33,9 +39,16 @@ FRAMEWORK = EVAL / "dev5" / "NAM-POL-ICT-001_ICT_Risk_Management_Framework.md"
 INVESTMENT_FIRM = EntityProfile(entity_type="investment_firm")
 
 
-def test_the_shipped_model_is_complete_and_was_fitted_on_tuning_sets_only() -> None:
-    model = load_evidence_model()
-    assert model.features == Signals.names()
+@pytest.mark.parametrize(
+    ("path", "semantic"), [(DEFAULT_MODEL_PATH, False), (SEMANTIC_MODEL_PATH, True)]
+)
+def test_the_shipped_models_are_complete_and_were_fitted_on_tuning_sets_only(
+    path: Path, semantic: bool
+) -> None:
+    model = load_evidence_model(str(path))
+    # the default model never needs what only the semantic matcher computes
+    assert model.features == Signals.names(semantic=semantic)
+    assert ("semantic_margin" in model.features) is semantic
     assert 0.0 < model.threshold < 1.0
     assert np.all(model.scale > 0)
     assert model.trained_on and not any(name.startswith("holdout") for name in model.trained_on)
@@ -171,7 +184,7 @@ def test_signals_cover_every_applicable_requirement() -> None:
     assert all(s.document_found > 0 for s in credited)
 
 
-def _dry_run_trainer(sets: str) -> subprocess.CompletedProcess[str]:
+def _dry_run_trainer(sets: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -179,6 +192,7 @@ def _dry_run_trainer(sets: str) -> subprocess.CompletedProcess[str]:
             "--dry-run",
             "--sets",
             sets,
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -192,16 +206,27 @@ def test_the_trainer_runs_on_the_tuning_sets_without_writing() -> None:
     run = _dry_run_trainer("dev,dev2,dev3")
     assert run.returncode == 0, run.stderr
     assert "leave-one-set-out" in run.stdout
-    for name in Signals.names():
+    for name in Signals.names(semantic=False):
         assert name in run.stdout
+    assert "semantic_" not in run.stdout
     assert "holdout" not in run.stdout
     assert DEFAULT_MODEL_PATH.read_bytes() == before
     fresh = EvidenceModel.from_json(json.loads(before))
-    assert fresh.features == Signals.names()
+    assert fresh.features == Signals.names(semantic=False)
     # a held-out set can never be fitted on, not even for a quick try
     refused = _dry_run_trainer(f"dev,{HELD_OUT[0]}")
     assert refused.returncode == 2
     assert f"not tuning sets: {HELD_OUT[0]}" in refused.stderr
+
+
+def test_the_trainer_fits_the_semantic_model_with_the_semantic_signals() -> None:
+    before = SEMANTIC_MODEL_PATH.read_bytes()
+    run = _dry_run_trainer("dev,dev2", "--semantic")
+    assert run.returncode == 0, run.stderr
+    weights = run.stdout.split("weights (standardised)")[1].split("quote words")[0]
+    for name in Signals.names():
+        assert name in weights
+    assert SEMANTIC_MODEL_PATH.read_bytes() == before
 
 
 def test_rules_only_is_a_setting_of_the_agent_and_a_cli_flag() -> None:

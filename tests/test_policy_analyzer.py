@@ -248,7 +248,7 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.5.1 with evidence
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.6.0 with evidence
 #: model 2 (refitted on dev..dev33) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31 and
 #: holdout28 are Art. 16 firms. What the held-out sets gave when measured once with the
@@ -317,20 +317,21 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
     ]
 
 
-@pytest.mark.timeout(600)  # 16 sets through the numpy encoder: about 3.5 min here
+@pytest.mark.timeout(600)  # 12 sets through the numpy encoder: about 3 min here
 def test_quality_with_the_semantic_matcher_floors() -> None:
-    """The optional semantic matcher (thresholds chosen on the tuning sets) must not
-    regress. Embedding every passage is slow, so it is checked on the eight newest tuning
-    sets (dev22-dev29: P 0.808, R 0.821; all 29 tuning sets P 0.813, R 0.830, lexical
-    0.839 / 0.827) and the held-out sets (P 0.826, R 0.768; lexical 0.861 / 0.759)."""
+    """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
+    on the tuning sets) must not regress. Embedding every passage is slow, so it is
+    checked on the eight newest tuning sets (dev26-dev33: P 0.865, R 0.826; all tuning
+    sets P 0.854, R 0.830, lexical 0.849 / 0.814) and the held-out sets (holdout27-30,
+    measured once when this model was fitted: P 0.912, R 0.762; lexical 0.893 / 0.743)."""
     from bench.analyzer_quality import HELD_OUT, SETS, combined
 
     newest = [n for n in SETS if n not in HELD_OUT][-8:]
     tuned = combined(*(_quality(SETS[n], semantic=True) for n in newest))
-    assert tuned.precision >= 0.78
+    assert tuned.precision >= 0.84
     assert tuned.recall >= 0.80
     held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
-    assert held.precision >= 0.80
+    assert held.precision >= 0.89
     assert held.recall >= 0.74
 
 

@@ -1,4 +1,4 @@
-"""A semantic second opinion on the lexical policy analysis.
+"""Meaning beside words for the policy analysis: the sentence closest to a duty.
 
 Why: the lexical analyzer finds the right passages but cannot tell a sentence that
 *states* an obligation from one that merely *mentions* its words (a list of topics, a
@@ -7,18 +7,14 @@ statements whose words are not the catalog's. A sentence embedding compares mean
 each requirement's obligation (our own words) against each sentence of the passages the
 lexical stage chose (its evidence, or its closest ICT passages when it found none).
 
-What it may change, with the similarity and the sentence in the rationale:
-
-* ``covered``/``partial`` -> ``missing`` when the closest sentence of the evidence is
-  clearly closer to another requirement of the catalog (``reject_margin``): the match
-  was on words, not on this duty;
-* ``missing`` -> ``partial`` when a sentence of the closest ICT passages is closer to
-  this requirement than to any other and similar enough (``accept_margin``,
-  ``accept_similarity``), quoted as the evidence. Never ``covered``: a paraphrase found
-  by similarity is shown for a person to confirm, not counted as full coverage.
-
-The thresholds were chosen on the tuning sets only (``bench/analyzer_quality.py
---semantic``); the held-out sets were never used to pick them.
+What it gives the analysis: for each requirement, the closest sentence, its similarity,
+its margin over the best *other* requirement on that sentence and its rank among them
+(:class:`Closest`). These are signals of the evidence model fitted for the semantic mode
+(``agents/data/evidence_model_semantic.json``, ``scripts/train_evidence_model.py
+--semantic``), which weighs them with the lexical ones: on the tuning sets they raise
+leave-one-author-out F1 more than any lexical signal added since the model was built.
+Hand-set accept and reject thresholds on similarity, tried first, traded precision for
+recall one for one.
 """
 
 from __future__ import annotations
@@ -32,17 +28,8 @@ from typing import Any
 import numpy as np
 
 from agents.catalog import Catalog, Requirement
-from agents.contracts import Evidence, RequirementAssessment
 from agents.semantic.minilm import F32, MiniLMEncoder
 
-#: reject lexical coverage when the evidence's closest sentence is this much closer to
-#: another requirement than to this one (chosen on the tuning sets)
-REJECT_MARGIN = -0.30
-#: accept a missing requirement when one sentence is closer to it than to any other
-#: requirement by this margin ...
-ACCEPT_MARGIN = 0.05
-#: ... and at least this similar to its obligation (chosen on the tuning sets)
-ACCEPT_SIMILARITY = 0.60
 #: sentences whose embeddings are kept between calls (a policy set has a few thousand)
 CACHE_SIZE = 50_000
 
@@ -68,7 +55,7 @@ class Closest:
 
 
 class SemanticMatcher:
-    """Refines one requirement assessment at a time; thread-safe, caches embeddings.
+    """Finds the sentence closest to a requirement; thread-safe, caches embeddings.
 
     Raw similarity alone separates poorly (a sentence about incident *reporting* is
     fairly similar to the incident *classification* duty); what separates is whether the
@@ -76,20 +63,9 @@ class SemanticMatcher:
     each sentence is compared with all requirements at once.
     """
 
-    def __init__(
-        self,
-        encoder: MiniLMEncoder,
-        catalog: Catalog,
-        *,
-        reject_margin: float = REJECT_MARGIN,
-        accept_margin: float = ACCEPT_MARGIN,
-        accept_similarity: float = ACCEPT_SIMILARITY,
-    ) -> None:
+    def __init__(self, encoder: MiniLMEncoder, catalog: Catalog) -> None:
         self.encoder = encoder
         self.catalog_version = catalog.version
-        self.reject_margin = reject_margin
-        self.accept_margin = accept_margin
-        self.accept_similarity = accept_similarity
         reqs = catalog.requirements
         self._index = {r.id: i for i, r in enumerate(reqs)}
         # the duty in our words and its title: what a sentence stating it resembles
@@ -130,57 +106,6 @@ class SemanticMatcher:
             sentence=units[k][0],
             passage=units[k][1],
         )
-
-    def refine(
-        self, req: Requirement, assessment: RequirementAssessment, passages: Sequence[Any]
-    ) -> RequirementAssessment:
-        if assessment.coverage == "not_applicable":
-            return assessment
-        best = self.closest(req, passages)
-        if best is None:
-            return assessment
-        quoted = best.sentence if len(best.sentence) <= 200 else best.sentence[:197] + "..."
-        if assessment.coverage in ("covered", "partial") and best.margin < self.reject_margin:
-            return assessment.model_copy(
-                update={
-                    "coverage": "missing",
-                    "score": round(min(assessment.score, 0.35), 4),
-                    "rationale": (
-                        f"{assessment.rationale} Semantic check: the closest sentence of the "
-                        f"matching text is about another requirement ({best.rank} are closer "
-                        f"to it; similarity {best.similarity:.2f}: '{quoted}')."
-                    ),
-                }
-            )
-        if (
-            assessment.coverage == "missing"
-            and best.rank == 0
-            and best.margin >= self.accept_margin
-            and best.similarity >= self.accept_similarity
-        ):
-            evidence = Evidence(
-                document=best.passage.document,
-                location=best.passage.location,
-                quote=best.sentence[:300],
-                reason=(
-                    f"semantic match: closer to this obligation than to any other requirement "
-                    f"(similarity {best.similarity:.2f}, margin {best.margin:.2f})"
-                ),
-                score=round(best.similarity, 4),
-            )
-            return assessment.model_copy(
-                update={
-                    "coverage": "partial",
-                    "score": round(max(assessment.score, 0.5), 4),
-                    "evidence": [evidence],
-                    "rationale": (
-                        f"{assessment.rationale} Semantic check: a sentence states this "
-                        f"obligation in other words (similarity {best.similarity:.2f}); "
-                        "confirm it."
-                    ),
-                }
-            )
-        return assessment
 
 
 _default: SemanticMatcher | None = None

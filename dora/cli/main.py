@@ -181,7 +181,7 @@ def analyze(
         bool,
         typer.Option(
             "--semantic",
-            help="Add the semantic second opinion (needs 'scripts/setup.sh --semantic').",
+            help="Weigh meaning too, with the semantic matcher (needs 'scripts/setup.sh --semantic').",
         ),
     ] = False,
     rules_only: Annotated[
