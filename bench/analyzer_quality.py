@@ -62,23 +62,36 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   and Board paper). Measured once with the analyzer frozen (P 0.850 / R 0.740 pooled),
   then tuned on at stop 15. (After that measurement, stop 14 widened the Art. 16 search
   phrasing; an error listing used for it also showed four holdout24 rows.)
+* ``dev34`` .. ``dev37``: the held-out sets of stop 14's third round (``holdout27`` ..
+  ``holdout30``: a Latvian non-life insurer's "Chapter I" policies, Risk Committee charter
+  and IT operations procedure in PDF tables; a Slovenian exempted payment institution with
+  14 staff under Art. 16, with the managing director's and IT administrator's rules and an
+  e-mail-style incident instruction; a French credit rating agency's control tables,
+  platform manual and decision-tree incident plan; a Swedish CCP identified for TLPT).
+  Measured once with analyzer 1.5.1 frozen (P 0.894 / R 0.750 pooled), and once with the
+  semantic mode of analyzer 1.6.0 when its model was first fitted (P 0.912 / R 0.762),
+  then tuned on at stop 15.
 
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
-once with the analyzer and the evidence model frozen.
+once with the analyzer and the evidence models frozen.
 
-Stop 14's third round, measured once with analyzer 1.5.1 and the model refitted on
-dev..dev29: **P 0.894 / R 0.750** pooled (F1 0.815), recall short:
+Stop 15's round, assigned styles the earlier rounds found hard, measured once with
+analyzer 1.6.0 and both models fitted on dev..dev33: lexical **P 0.766 / R 0.629** pooled
+(F1 0.691), semantic mode P 0.783 / R 0.650 (F1 0.710), far below the goal:
 
-* ``holdout27``: a Latvian non-life insurer: "Chapter I" policies, a Risk Committee
-  charter, an IT operations procedure in PDF tables (0.924/0.692);
-* ``holdout28``: a Slovenian exempted payment institution with 14 staff under Art. 16:
-  the managing director's and IT administrator's rules, checklists, an e-mail-style
-  incident instruction (0.813/0.616);
-* ``holdout29``: a French credit rating agency: policy, control-table standard,
-  publication-platform manual, incident plan with decision trees (0.885/0.780);
-* ``holdout30``: a Swedish CCP identified for TLPT: framework, resilience standard with
-  requirement ids, incident procedure, TLPT programme (0.920/0.869).
+* ``holdout31``: a Czech reinsurer's group policies translated from Czech, a risk
+  register and control catalogue, Board minutes with postponed items (lexical
+  0.762/0.805, semantic 0.793/0.818);
+* ``holdout32``: a Hungarian data reporting service provider's engineering pages
+  (Confluence exports, an ADR, an on-call runbook, a vendor questionnaire)
+  (0.790/0.661, semantic 0.829/0.703);
+* ``holdout33``: a Finnish account information service provider with seven staff (a
+  microenterprise), founder- and CTO-written Notion pages in plain language, labeled
+  generously (57 ids on one page) (0.829/0.356, semantic 0.807/0.379);
+* ``holdout34``: a small Belgian pension fund (IORP) under Art. 16 whose administration
+  and IT are outsourced: Board resolutions, a key-function holder's report, policies
+  that describe mostly the providers' work (0.697/0.784, semantic 0.691/0.784).
 
 Each document is analysed on its own; a requirement counts as *found* when the analyzer
 marks it ``covered`` or ``partial``. Precision and recall are micro-averaged over all
@@ -112,10 +125,10 @@ from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
-HELD_OUT = tuple(f"holdout{n}" for n in range(27, 31))
+HELD_OUT = tuple(f"holdout{n}" for n in range(31, 35))
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 34)},
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 38)},
     **{name: EVAL_DIR / name for name in HELD_OUT},
 }
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80

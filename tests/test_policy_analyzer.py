@@ -249,48 +249,53 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
 
 
 #: (set, precision floor, recall floor): 0.02 under what analyzer 1.6.0 with evidence
-#: model 2 (refitted on dev..dev33) reaches (bench/analyzer_quality.py prints the figures),
-#: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31 and
-#: holdout28 are Art. 16 firms. What the held-out sets gave when measured once with the
-#: analyzer frozen is in the bench docstring; the floors here are for the current commit.
+#: model 2 (refitted on dev..dev37) reaches (bench/analyzer_quality.py prints the figures),
+#: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35 and
+#: holdout34 are Art. 16 firms; holdout33 is a founder-written microenterprise. What the
+#: held-out sets gave when measured once with the analyzer frozen is in the bench
+#: docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
     ("dev", 0.87, 0.89),
-    ("dev2", 0.95, 0.83),
-    ("dev3", 0.86, 0.84),
-    ("dev4", 0.85, 0.80),
-    ("dev5", 0.85, 0.94),
+    ("dev2", 0.97, 0.83),
+    ("dev3", 0.85, 0.84),
+    ("dev4", 0.84, 0.80),
+    ("dev5", 0.87, 0.94),
     ("dev6", 0.75, 0.75),
-    ("dev7", 0.78, 0.36),
-    ("dev8", 0.80, 0.72),
+    ("dev7", 0.76, 0.36),
+    ("dev8", 0.79, 0.72),
     ("dev9", 0.88, 0.80),
-    ("dev10", 0.75, 0.85),
-    ("dev11", 0.70, 0.89),
-    ("dev12", 0.77, 0.79),
-    ("dev13", 0.74, 0.74),
-    ("dev14", 0.81, 0.91),
-    ("dev15", 0.80, 0.84),
-    ("dev16", 0.89, 0.74),
-    ("dev17", 0.84, 0.85),
-    ("dev18", 0.81, 0.82),
-    ("dev19", 0.81, 0.67),
-    ("dev20", 0.82, 0.76),
-    ("dev21", 0.80, 0.89),
+    ("dev10", 0.74, 0.85),
+    ("dev11", 0.69, 0.87),
+    ("dev12", 0.79, 0.78),
+    ("dev13", 0.76, 0.75),
+    ("dev14", 0.82, 0.91),
+    ("dev15", 0.80, 0.83),
+    ("dev16", 0.89, 0.73),
+    ("dev17", 0.83, 0.84),
+    ("dev18", 0.83, 0.82),
+    ("dev19", 0.83, 0.67),
+    ("dev20", 0.80, 0.75),
+    ("dev21", 0.80, 0.88),
     ("dev22", 0.84, 0.86),
-    ("dev23", 0.78, 0.86),
-    ("dev24", 0.83, 0.72),
-    ("dev25", 0.85, 0.70),
-    ("dev26", 0.81, 0.89),
-    ("dev27", 0.81, 0.71),
-    ("dev28", 0.87, 0.71),
-    ("dev29", 0.85, 0.79),
-    ("dev30", 0.91, 0.84),
+    ("dev23", 0.78, 0.85),
+    ("dev24", 0.82, 0.70),
+    ("dev25", 0.85, 0.71),
+    ("dev26", 0.82, 0.88),
+    ("dev27", 0.81, 0.72),
+    ("dev28", 0.87, 0.70),
+    ("dev29", 0.87, 0.79),
+    ("dev30", 0.90, 0.84),
     ("dev31", 0.73, 0.66),
-    ("dev32", 0.83, 0.74),
-    ("dev33", 0.84, 0.83),
-    ("holdout27", 0.91, 0.67),
-    ("holdout28", 0.77, 0.59),
-    ("holdout29", 0.87, 0.74),
-    ("holdout30", 0.89, 0.83),
+    ("dev32", 0.85, 0.73),
+    ("dev33", 0.83, 0.80),
+    ("dev34", 0.90, 0.72),
+    ("dev35", 0.82, 0.63),
+    ("dev36", 0.87, 0.77),
+    ("dev37", 0.90, 0.86),
+    ("holdout31", 0.75, 0.79),
+    ("holdout32", 0.78, 0.64),
+    ("holdout33", 0.82, 0.33),
+    ("holdout34", 0.67, 0.74),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -321,18 +326,18 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
     on the tuning sets) must not regress. Embedding every passage is slow, so it is
-    checked on the eight newest tuning sets (dev26-dev33: P 0.865, R 0.826; all tuning
-    sets P 0.854, R 0.830, lexical 0.849 / 0.814) and the held-out sets (holdout27-30,
-    measured once when this model was fitted: P 0.912, R 0.762; lexical 0.893 / 0.743)."""
+    checked on the eight newest tuning sets (dev30-dev37: P 0.887, R 0.804) and the
+    held-out sets (holdout31-34: P 0.792, R 0.644; measured once frozen with the model
+    fitted on dev..dev33: P 0.783, R 0.650)."""
     from bench.analyzer_quality import HELD_OUT, SETS, combined
 
     newest = [n for n in SETS if n not in HELD_OUT][-8:]
     tuned = combined(*(_quality(SETS[n], semantic=True) for n in newest))
-    assert tuned.precision >= 0.84
-    assert tuned.recall >= 0.80
+    assert tuned.precision >= 0.86
+    assert tuned.recall >= 0.78
     held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
-    assert held.precision >= 0.89
-    assert held.recall >= 0.74
+    assert held.precision >= 0.77
+    assert held.recall >= 0.62
 
 
 def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
