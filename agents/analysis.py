@@ -1836,11 +1836,12 @@ def analysis_signals(
 ) -> list[tuple[str, Signals]]:
     """(requirement id, signals) of every applicable requirement, before the evidence
     model decides: what ``scripts/train_evidence_model.py`` fits the model on."""
-    candidates: dict[str, list[_Passage]] = {}
+    # candidate passages are collected only for the semantic matcher, which reads them
+    candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
     _, assessed = _rule_assessments(
         documents, profile, catalog or load_catalog(), "comprehensive", candidates
     )
-    if semantic is not None:
+    if semantic is not None and candidates is not None:
         _semantic_signals(assessed, candidates, semantic)
     return [(one.requirement.id, one.signals) for one in assessed]
 

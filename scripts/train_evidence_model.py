@@ -84,9 +84,14 @@ class _Set:
     creditable: np.ndarray
 
 
+def _observed(semantic: SemanticCheck | None) -> tuple[str, ...]:
+    """The signals fitted on: the semantic ones only when the matcher computes them."""
+    return OBSERVED if semantic is None else OBSERVED_SEMANTIC
+
+
 def _rows(eval_dir: Path, semantic: SemanticCheck | None = None) -> _Set:
     catalog = load_catalog()
-    names = OBSERVED if semantic is None else OBSERVED_SEMANTIC
+    names = _observed(semantic)
     xs: list[np.ndarray] = []
     ys: list[int] = []
     ids: list[str] = []
@@ -266,7 +271,7 @@ def main() -> int:
     sets = [data[n] for n in tuning]
     final, _ = _fit(sets)
     priors, overall = _priors(sets)
-    features = (*(OBSERVED if semantic is None else OBSERVED_SEMANTIC), "requirement_prior")
+    features = (*_observed(semantic), "requirement_prior")
     k = len(features)
     model = EvidenceModel(
         version=VERSION if semantic is None else SEMANTIC_VERSION,
