@@ -296,6 +296,10 @@ QUALITY_FLOORS = [
     ("holdout32", 0.78, 0.64),
     ("holdout33", 0.82, 0.33),
     ("holdout34", 0.67, 0.74),
+    ("holdout35", 0.82, 0.83),
+    ("holdout36", 0.81, 0.77),
+    ("holdout37", 0.83, 0.82),
+    ("holdout38", 0.85, 0.85),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
