@@ -109,7 +109,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.6.0"
+ANALYZER_VERSION = "1.6.1"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -956,6 +956,38 @@ _PROVIDER_SUBJECT_RE = re.compile(
 )
 
 
+#: a table row's first cell names the topic when it is this short ("Contingency | ...")
+ROW_LABEL_WORDS = 5
+
+
+#: what follows the provider in a cell that states its duty ("Provider implements ...",
+#: "The provider shall ..."), unlike a cell that names a provider's attribute ("Vendor
+#: end-of-support date", "Provider identity, LEI") in an inventory or register table
+_PROVIDER_DUTY_VERB_RE = re.compile(
+    r"\s+(?:shall|must|will|should|is to|is required to|to|agrees|undertakes|commits|"
+    r"implements|tests|maintains|reports|notifies|informs|provides|ensures|assists|"
+    r"cooperates|grants|allows|keeps|performs|shares|supports|delivers|operates|manages|"
+    r"patches|monitors|backs|retains|stores|hosts|encrypts|applies|guarantees|remains)\b",
+    re.IGNORECASE,
+)
+
+
+def _provider_duty(text: str) -> bool:
+    """Whether a sentence, clause or table row puts its duty on a provider.
+
+    A row may open with a topic cell before the duty ("Contingency and security |
+    Provider implements and tests a BCP at least yearly"): the provider is still its
+    subject, and the entity's own duty is not shown by it.
+    """
+    if _PROVIDER_SUBJECT_RE.match(text):
+        return True
+    cells = [c.strip() for c in text.split("|") if c.strip()]
+    if len(cells) < 2 or len(cells[0].split()) > ROW_LABEL_WORDS:
+        return False
+    subject = _PROVIDER_SUBJECT_RE.match(cells[1])
+    return subject is not None and bool(_PROVIDER_DUTY_VERB_RE.match(cells[1], subject.end()))
+
+
 #: a document-control line is short ("Owner: CISO"); a longer line that starts like one
 #: ("Owner: RRO. Channel: ... Initial notification within 4 h ...") is read by sentence
 CONTROL_LINE_CHARS = 200
@@ -991,7 +1023,7 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
             continue
         if not (
             _APPROVAL_RE.search(line)
-            or _PROVIDER_SUBJECT_RE.search(line)
+            or _provider_duty(line)
             or _starts_like_control(line)
         ):
             body.append(line)
@@ -1001,7 +1033,7 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
             # "Owner: RRO." opening a paragraph that then states the reporting duties
             if _APPROVAL_RE.search(sentence) or _is_control_line(sentence):
                 approval.append(sentence)
-            elif _PROVIDER_SUBJECT_RE.match(sentence):
+            elif _provider_duty(sentence):
                 provider.append(sentence)
             else:
                 kept.append(sentence)
