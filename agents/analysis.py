@@ -109,7 +109,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.6.1"
+ANALYZER_VERSION = "1.6.2"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -841,6 +841,8 @@ def _is_deferral(sentence: str) -> bool:
         _ADDRESSED_TO_ASSESSOR_RE.search(sentence)
         or _REFERENCE_RE.search(sentence)
         or _DEFERS_TO_DOCUMENT_RE.search(sentence)
+        or _OTHER_DOCUMENT_SUBJECT_RE.search(sentence)
+        or _UNDER_CODE_RE.search(sentence)
         or _DEFERRAL_RE.search(sentence)
         or _POINTER_RE.search(sentence)
         or _is_glossary(sentence)
@@ -876,6 +878,25 @@ _DEFERS_TO_DOCUMENT_RE = re.compile(
     r"(?i:\b(?:defined|described|set out|specified|documented|laid down|covered|handled"
     r"|governed|regulated|detailed|addressed|maintained)\s+(?:in|by|under)\s+(?:the\s+|our\s+|a\s+)?"
     r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+)?)(?:" + _DOC_NAME_RE.pattern + ")"
+)
+#: "The Digital Operational Resilience Strategy STR-01 describes planned investments",
+#: "Procedure PRC-BBI-03 sets out the loss estimates": another document is the subject
+#: and holds the content; the sentence only says where it is
+_OTHER_DOCUMENT_SUBJECT_RE = re.compile(
+    r"^\W*(?:the\s+|our\s+)?(?![Tt]his\b)"
+    r"(?:[A-Z][\w/&'’-]*\s+(?:(?:and|of|for|on|the|to|&)\s+)*){0,8}"
+    r"(?:Policy|Standard|Procedure|Plan|Manual|Guidelines?|Framework|Charter|Handbook"
+    r"|Instruction|Directive|Runbook|Playbook|Concept|Methodology|Strategy|Programme|Program)"
+    rf"\s*\(?{_DOC_CODE}\)?\s+(?:describes|sets out|defines|specifies|covers|contains"
+    r"|lays down|regulates|governs|details|addresses|establishes)\b"
+)
+#: "... are prepared under PRC-BBI-03", "is governed by POL-BCM-005": the topic is dealt
+#: with in another document named only by its code (not "the simulation described in
+#: POL-BCM-005", where the sentence's own verb states the duty)
+_UNDER_CODE_RE = re.compile(
+    r"\b(?:is|are|be)\s+(?:\w+ly\s+)?(?:prepared|performed|carried out|defined|described"
+    r"|set out|specified|documented|laid down|covered|handled|governed|regulated|detailed|addressed|maintained)\s+"
+    rf"(?:in|by|under)\s+(?:the\s+)?{_DOC_CODE}\s*[.;]?\s*$"
 )
 #: ... named where the sentence is about that document itself (approving, adopting,
 #: reviewing it, or "this ... Policy"), which keeps the name as evidence
@@ -1021,11 +1042,7 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
         if _is_control_line(line):
             approval.append(line)
             continue
-        if not (
-            _APPROVAL_RE.search(line)
-            or _provider_duty(line)
-            or _starts_like_control(line)
-        ):
+        if not (_APPROVAL_RE.search(line) or _provider_duty(line) or _starts_like_control(line)):
             body.append(line)
             continue
         kept = []

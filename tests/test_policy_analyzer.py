@@ -248,58 +248,66 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.6.0 with evidence
-#: model 2 (refitted on dev..dev37) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.6.2 with evidence
+#: model 2 (refitted on dev..dev45) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35 and
-#: holdout34 are Art. 16 firms; holdout33 is a founder-written microenterprise. What the
-#: held-out sets gave when measured once with the analyzer frozen is in the bench
-#: docstring; the floors here are for the current commit.
+#: dev41 are Art. 16 firms; dev40 is a founder-written microenterprise. What the held-out
+#: sets gave when measured once with the analyzer frozen is in the bench docstring; the
+#: floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.87, 0.89),
-    ("dev2", 0.97, 0.83),
-    ("dev3", 0.85, 0.84),
-    ("dev4", 0.84, 0.80),
-    ("dev5", 0.87, 0.94),
-    ("dev6", 0.75, 0.75),
-    ("dev7", 0.76, 0.36),
-    ("dev8", 0.79, 0.72),
-    ("dev9", 0.88, 0.80),
-    ("dev10", 0.74, 0.85),
-    ("dev11", 0.69, 0.87),
-    ("dev12", 0.79, 0.78),
-    ("dev13", 0.76, 0.75),
-    ("dev14", 0.82, 0.91),
-    ("dev15", 0.80, 0.83),
-    ("dev16", 0.89, 0.73),
-    ("dev17", 0.83, 0.84),
-    ("dev18", 0.83, 0.82),
-    ("dev19", 0.83, 0.67),
-    ("dev20", 0.80, 0.75),
-    ("dev21", 0.80, 0.88),
-    ("dev22", 0.84, 0.86),
-    ("dev23", 0.78, 0.85),
-    ("dev24", 0.82, 0.70),
-    ("dev25", 0.85, 0.71),
-    ("dev26", 0.82, 0.88),
-    ("dev27", 0.81, 0.72),
-    ("dev28", 0.87, 0.70),
-    ("dev29", 0.87, 0.79),
-    ("dev30", 0.90, 0.84),
+    ("dev", 0.86, 0.91),
+    ("dev2", 0.95, 0.85),
+    ("dev3", 0.85, 0.85),
+    ("dev4", 0.81, 0.80),
+    ("dev5", 0.83, 0.94),
+    ("dev6", 0.72, 0.76),
+    ("dev7", 0.77, 0.40),
+    ("dev8", 0.78, 0.72),
+    ("dev9", 0.88, 0.81),
+    ("dev10", 0.71, 0.86),
+    ("dev11", 0.68, 0.89),
+    ("dev12", 0.72, 0.80),
+    ("dev13", 0.73, 0.76),
+    ("dev14", 0.79, 0.92),
+    ("dev15", 0.79, 0.85),
+    ("dev16", 0.88, 0.77),
+    ("dev17", 0.82, 0.87),
+    ("dev18", 0.81, 0.84),
+    ("dev19", 0.82, 0.68),
+    ("dev20", 0.79, 0.76),
+    ("dev21", 0.79, 0.89),
+    ("dev22", 0.83, 0.88),
+    ("dev23", 0.77, 0.87),
+    ("dev24", 0.80, 0.70),
+    ("dev25", 0.81, 0.71),
+    ("dev26", 0.82, 0.90),
+    ("dev27", 0.78, 0.73),
+    ("dev28", 0.88, 0.74),
+    ("dev29", 0.85, 0.79),
+    ("dev30", 0.89, 0.85),
     ("dev31", 0.73, 0.66),
-    ("dev32", 0.85, 0.73),
-    ("dev33", 0.83, 0.80),
-    ("dev34", 0.90, 0.72),
-    ("dev35", 0.82, 0.63),
-    ("dev36", 0.87, 0.77),
-    ("dev37", 0.90, 0.86),
-    ("holdout31", 0.75, 0.79),
-    ("holdout32", 0.78, 0.64),
-    ("holdout33", 0.82, 0.33),
-    ("holdout34", 0.67, 0.74),
-    ("holdout35", 0.82, 0.83),
-    ("holdout36", 0.81, 0.77),
-    ("holdout37", 0.83, 0.82),
-    ("holdout38", 0.85, 0.85),
+    ("dev32", 0.82, 0.76),
+    ("dev33", 0.83, 0.85),
+    ("dev34", 0.87, 0.76),
+    ("dev35", 0.82, 0.67),
+    ("dev36", 0.87, 0.80),
+    ("dev37", 0.88, 0.87),
+    ("dev38", 0.78, 0.83),
+    ("dev39", 0.80, 0.72),
+    ("dev40", 0.83, 0.43),
+    ("dev41", 0.68, 0.78),
+    ("dev42", 0.81, 0.85),
+    ("dev43", 0.84, 0.90),
+    ("dev44", 0.80, 0.82),
+    ("dev45", 0.80, 0.85),
+    ("holdout35", 0.79, 0.83),
+    ("holdout36", 0.79, 0.78),
+    ("holdout37", 0.82, 0.85),
+    ("holdout38", 0.84, 0.87),
+    ("holdout43", 0.83, 0.83),
+    ("holdout44", 0.80, 0.79),
+    ("holdout45", 0.90, 0.79),
+    ("holdout46", 0.86, 0.83),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -326,22 +334,22 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
     ]
 
 
-@pytest.mark.timeout(600)  # 12 sets through the numpy encoder: about 3 min here
+#: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
+#: what analyzer 1.6.2 with the semantic model fitted on dev..dev45 reaches there
+#: (holdout35-38 and holdout43-46: P 0.866 / R 0.859)
+SEMANTIC_FLOOR = (0.84, 0.83)
+
+
+@pytest.mark.timeout(900)  # 8 sets through the numpy encoder: about 2 min on an idle 2-core machine
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
-    on the tuning sets) must not regress. Embedding every passage is slow, so it is
-    checked on the eight newest tuning sets (dev30-dev37: P 0.887, R 0.804) and the
-    held-out sets (holdout31-34: P 0.792, R 0.644; measured once frozen with the model
-    fitted on dev..dev33: P 0.783, R 0.650)."""
+    on the tuning sets) must not regress on the held-out sets. Embedding every passage is
+    slow, so only they are checked."""
     from bench.analyzer_quality import HELD_OUT, SETS, combined
 
-    newest = [n for n in SETS if n not in HELD_OUT][-8:]
-    tuned = combined(*(_quality(SETS[n], semantic=True) for n in newest))
-    assert tuned.precision >= 0.86
-    assert tuned.recall >= 0.78
     held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
-    assert held.precision >= 0.77
-    assert held.recall >= 0.62
+    assert held.precision >= SEMANTIC_FLOOR[0]
+    assert held.recall >= SEMANTIC_FLOOR[1]
 
 
 def test_abbreviations_and_table_rows(tmp_path: Path) -> None:
@@ -460,6 +468,33 @@ def test_a_paragraph_opening_like_a_control_line_is_still_read(tmp_path: Path) -
     assert "initial notification" in by_id["DORA-19-4-a"].evidence[0].quote.lower()
 
 
+def test_a_table_row_stating_a_providers_duty_is_not_the_entitys_evidence(tmp_path: Path) -> None:
+    """A contract-content row whose topic cell precedes the provider's duty ("Contingency
+    and security | Provider implements and tests a BCP at least yearly") is evidence for
+    the contract terms (Chapter V), not for the entity's own continuity duties; an
+    inventory row naming a provider's attribute is still the entity's."""
+    doc = tmp_path / "outsourcing.md"
+    doc.write_text(
+        "# Outsourcing policy\n\n## 7 Minimum contract content\n\n"
+        "| Topic | Clause | Applies to |\n|---|---|---|\n"
+        "| Contingency and security | Provider implements and tests a business continuity "
+        "plan at least yearly and shares the test results with the Fund | Critical or "
+        "important functions |\n\n"
+        "## 8 Asset inventory\n\n"
+        "| Field | Content |\n|---|---|\n"
+        "| End of support | Vendor end-of-support date of every ICT asset |\n",
+        encoding="utf-8",
+    )
+    results = analyze(load_documents([doc]), EntityProfile(), evidence_model=False)
+    by_id = _by_id(results)
+    quotes = {a.requirement_id: " ".join(e.quote for e in a.evidence) for a in results.requirements}
+    own_continuity = [i for i in ("DORA-11-1", "DORA-11-6-a", "DORA-16-1-f") if i in quotes]
+    assert own_continuity
+    assert not any("Provider implements" in quotes[i] for i in own_continuity)
+    assert "Provider implements" in quotes["DORA-30-3-c"]
+    assert by_id["DORA-30-3-c"].coverage in ("covered", "partial")
+
+
 _SBOM_DONE = (
     "Software composition analysis produces a bill of materials of the open-source "
     "libraries of every in-house application, and the Application Security team tracks "
@@ -480,11 +515,16 @@ _SBOM_DONE = (
         "application should be tracked every week.",
         "The Bank intends to introduce software composition analysis of the open-source "
         "libraries of every in-house application from the 2027 cycle.",
+        # the topic lives in another document named by its code
+        "The tracking of the versions and known vulnerabilities of the open-source libraries "
+        "of every in-house application is governed by SEC-STD-07.",
+        "The Secure Development Standard SEC-STD-07 describes how the open-source libraries "
+        "of every in-house application and their known vulnerabilities are tracked every week.",
     ],
 )
 def test_trials_plans_and_open_questions_are_not_evidence(tmp_path: Path, not_done: str) -> None:
-    """A duty that is piloted, planned, postponed or only asked about is not met; the same
-    topic stated as done is."""
+    """A duty that is piloted, planned, postponed, only asked about or left to another
+    document is not met; the same topic stated as done is."""
     by_id = {}
     for name, text in (("done", _SBOM_DONE), ("not_done", not_done)):
         doc = tmp_path / f"{name}.md"
