@@ -872,11 +872,15 @@ ELIDED = "[…]"
 _CODE_TITLE_RE = re.compile(
     rf"^\W*{_DOC_CODE}\s+(?:(?:[A-Z][\w/&'’-]*|and|of|for|on|the|&|[-–])\s*)+[;,.]?\s*$"
 )
+#: the verbs that hand a topic to another document ("is governed by", "set out in")
+_DEFERRING_VERBS = (
+    "defined|described|set out|specified|documented|laid down|covered|handled"
+    "|governed|regulated|detailed|addressed|maintained"
+)
 #: "... is defined in the ICT Incident Response Runbook", "as set out in our Backup
 #: Standard": the topic lives in another document
 _DEFERS_TO_DOCUMENT_RE = re.compile(
-    r"(?i:\b(?:defined|described|set out|specified|documented|laid down|covered|handled"
-    r"|governed|regulated|detailed|addressed|maintained)\s+(?:in|by|under)\s+(?:the\s+|our\s+|a\s+)?"
+    r"(?i:\b(?:" + _DEFERRING_VERBS + r")\s+(?:in|by|under)\s+(?:the\s+|our\s+|a\s+)?"
     r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+)?)(?:" + _DOC_NAME_RE.pattern + ")"
 )
 #: "The Digital Operational Resilience Strategy STR-01 describes planned investments",
@@ -894,8 +898,9 @@ _OTHER_DOCUMENT_SUBJECT_RE = re.compile(
 #: with in another document named only by its code (not "the simulation described in
 #: POL-BCM-005", where the sentence's own verb states the duty)
 _UNDER_CODE_RE = re.compile(
-    r"\b(?:is|are|be)\s+(?:\w+ly\s+)?(?:prepared|performed|carried out|defined|described"
-    r"|set out|specified|documented|laid down|covered|handled|governed|regulated|detailed|addressed|maintained)\s+"
+    r"\b(?:is|are|be)\s+(?:\w+ly\s+)?(?:prepared|performed|carried out|"
+    + _DEFERRING_VERBS
+    + r")\s+"
     rf"(?:in|by|under)\s+(?:the\s+)?{_DOC_CODE}\s*[.;]?\s*$"
 )
 #: ... named where the sentence is about that document itself (approving, adopting,
