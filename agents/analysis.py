@@ -1882,6 +1882,26 @@ def _semantic_signals(
         one.signals.semantic_rank = log_count(best.rank)
 
 
+def _signals_before_model(
+    documents: DocumentSet,
+    profile: EntityProfile,
+    catalog: Catalog,
+    analysis_type: AnalysisType,
+    semantic: SemanticCheck | None,
+) -> tuple[list[RequirementAssessment], list[_Assessed]]:
+    """The rules' assessments and every requirement's signals, the semantic ones filled
+    when a matcher is given: what both the analysis and the model's training read, so
+    the model is fitted on exactly the signals it later weighs."""
+    # candidate passages are collected only for the semantic matcher, which reads them
+    candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
+    assessments, assessed = _rule_assessments(
+        documents, profile, catalog, analysis_type, candidates
+    )
+    if semantic is not None and candidates is not None:
+        _semantic_signals(assessed, candidates, semantic)
+    return assessments, assessed
+
+
 def analysis_signals(
     documents: DocumentSet,
     profile: EntityProfile,
@@ -1890,13 +1910,9 @@ def analysis_signals(
 ) -> list[tuple[str, Signals]]:
     """(requirement id, signals) of every applicable requirement, before the evidence
     model decides: what ``scripts/train_evidence_model.py`` fits the model on."""
-    # candidate passages are collected only for the semantic matcher, which reads them
-    candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
-    _, assessed = _rule_assessments(
-        documents, profile, catalog or load_catalog(), "comprehensive", candidates
+    _, assessed = _signals_before_model(
+        documents, profile, catalog or load_catalog(), "comprehensive", semantic
     )
-    if semantic is not None and candidates is not None:
-        _semantic_signals(assessed, candidates, semantic)
     return [(one.requirement.id, one.signals) for one in assessed]
 
 
@@ -1925,12 +1941,9 @@ def analyze(
             "combined with rules only (evidence_model: false / --rules-only)"
         )
     catalog = catalog or load_catalog()
-    candidates: dict[str, list[_Passage]] | None = {} if semantic is not None else None
-    assessments, assessed = _rule_assessments(
-        documents, profile, catalog, analysis_type, candidates
+    assessments, assessed = _signals_before_model(
+        documents, profile, catalog, analysis_type, semantic
     )
-    if semantic is not None and candidates is not None:
-        _semantic_signals(assessed, candidates, semantic)
     model = evidence_model
     if model is None:
         model = load_evidence_model(str(SEMANTIC_MODEL_PATH) if semantic is not None else None)
