@@ -39,15 +39,17 @@ covered. The method, per requirement:
    is there, whether neighbouring duties of the same article are evidenced there, the
    section heading, whether the quote is a comma list or evidence for many requirements)
    confirms or withdraws the rules' credit, or grants ``partial`` where the rules found
-   evidence but stopped short. Fitted on the tuning sets only; the rationale names the
-   signals that decided.
+   evidence but stopped short (never where the requirement's key element is missing).
+   Fitted on the tuning sets only; the rationale names the signals that decided.
 
 What is never evidence, before any of this: sentences that defer, plan or point elsewhere
 ("methodology in preparation", "see the Backup Standard", "out of scope"), the names of
 other documents, glossary lines, table header rows, the document-control block (except
 for the approval requirements), sentences in which someone approves a document (except
 for the management-body requirements) and duties put on a provider (except for the
-third-party requirements of Chapter V). BM25 statistics and candidate passages are taken
+third-party requirements of Chapter V): "the provider shall ...", "backups are performed
+by the cloud provider", or a provider the document introduces by a short name
+('... Technology Services GIE ("BGTS")') as subject or agent ("BGTS patches the servers"). BM25 statistics and candidate passages are taken
 per document, so a folder of policies is judged as its documents are one by one.
 
 Text is only ever *counted*, never interpreted: a sentence such as "ignore previous
@@ -109,7 +111,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.6.2"
+ANALYZER_VERSION = "1.7.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -803,7 +805,18 @@ _DEFERRAL_RE = re.compile(
     r"|status\W+(?:planned|open|not started|draft)|to be (?:added|included|presented|reviewed"
     r"|extended)|postponed|(?:asked|discussed|questioned|considered) whether"
     r"|intends? to (?:introduce|implement|establish|adopt|develop|start)"
-    r"|(?:is|are) not (?:yet )?(?:in|included in|contained in) the current|not repeated here)\b",
+    r"|(?:is|are) not (?:yet )?(?:in|included in|contained in) the current|not repeated here"
+    # "a TLPT clause is not currently required", "is not included in any contract, because
+    # we are not required to ...", "will be added to the clause library in Q1 2026", "a
+    # cyber vault is being procured, with target operation by the end of 2026", "are only
+    # referred to here"
+    r"|(?:is|are) not (?:currently |presently |yet )?(?:required|included|needed)"
+    r"|\bwill\b[^.;]{0,100}?\b(?:in|during|by|from|before|until|as of) (?:the )?(?:end of |"
+    r"start of |beginning of |early |mid-?|late |first half of |second half of |h[12] |"
+    r"q[1-4] )?20\d\d"
+    r"|being (?:procured|tendered|implemented|rolled out|introduced|built|set up|deployed"
+    r"|designed|established)|target (?:operation|go-live)"
+    r"|only (?:referred to|mentioned|listed|named) here)\b",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content
@@ -875,13 +888,23 @@ _CODE_TITLE_RE = re.compile(
 #: the verbs that hand a topic to another document ("is governed by", "set out in")
 _DEFERRING_VERBS = (
     "defined|described|set out|specified|documented|laid down|covered|handled"
-    "|governed|regulated|detailed|addressed|maintained"
+    "|governed|regulated|detailed|addressed|maintained|dealt with"
+)
+#: a named document written with its kind in lower case, as running prose often has it
+#: ("set out in the ICT Incident Handling and Reporting procedure"): two or more title-case
+#: words before the kind, so "the policy" or "The procedure" alone is not a name
+_LOWER_KIND_NAME = (
+    r"(?:[A-Z][\w/&'’-]*\s+(?:(?:and|of|for|on|the|to|&)\s+)*){2,8}"
+    r"(?:policy|policies|standards?|procedures?|plans?|manual|guidelines?|instructions?"
+    r"|handbook|runbook|playbook|methodology|framework)\b"
 )
 #: "... is defined in the ICT Incident Response Runbook", "as set out in our Backup
 #: Standard": the topic lives in another document
 _DEFERS_TO_DOCUMENT_RE = re.compile(
     r"(?i:\b(?:" + _DEFERRING_VERBS + r")\s+(?:in|by|under)\s+(?:the\s+|our\s+|a\s+)?"
-    r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+)?)(?:" + _DOC_NAME_RE.pattern + ")"
+    r"(?:separate\s+|dedicated\s+|group\s+|bank's\s+|general\s+|corporate\s+"
+    r"|relevant\s+|applicable\s+|company's\s+|group's\s+)?)"
+    r"(?:" + _DOC_NAME_RE.pattern + "|" + _LOWER_KIND_NAME + ")"
 )
 #: "The Digital Operational Resilience Strategy STR-01 describes planned investments",
 #: "Procedure PRC-BBI-03 sets out the loss estimates": another document is the subject
@@ -998,14 +1021,94 @@ _PROVIDER_DUTY_VERB_RE = re.compile(
 )
 
 
-def _provider_duty(text: str) -> bool:
+#: a company's legal form, which ends the name of a provider the document introduces
+_LEGAL_FORM = (
+    r"(?:GmbH|Ltd\.?|Limited|S\.A\.|SA|AB|GIE|S\.L\.|S\.p\.A\.|B\.V\.|BV|AG|Oy|A/S|AS"
+    r"|S\.r\.l\.|SRL|LLP|Inc\.?|plc|Lda\.?|s\.r\.o\.|SE|N\.V\.|NV|SAS|KG)"
+)
+#: a company introduced with the short name the document then uses for it: 'Belcour Group
+#: Technology Services GIE ("BGTS")', "Nordhav Group Technology AB (NGT)"
+_NAMED_COMPANY_RE = re.compile(
+    r"(?P<name>(?:[A-Z][\w&.'’-]*\s+(?:(?:of|for|and|&)\s+)?){1,6}" + _LEGAL_FORM + r")"
+    r",?\s*\(\s*(?:hereinafter\s+|hereafter\s+)?(?:referred to as\s+)?(?:the\s+)?"
+    r"[\"“”'‘’]?(?P<alias>[A-Z][\w&-]{1,24})[\"“”'‘’]?\s*[,;)]"
+)
+#: what makes such a company an ICT provider: its name ("... IT Services GmbH") or the
+#: words just before it ("our managed-service provider, DataWerk IT-Services GmbH")
+_PROVIDER_NAME_RE = re.compile(
+    r"\b(?:Services?|Technolog(?:y|ies)|IT|Solutions|Systems|Cloud|Hosting|Computing"
+    r"|Software|Managed|Data|Networks?|Outsourcing|Rechenzentrum)\b|\bIT-|\bGIE\b"
+)
+_PROVIDER_CONTEXT_RE = re.compile(
+    r"\b(?:providers?|outsourc\w*|delegates?|suppliers?|vendors?|it company|service company"
+    r"|managed[- ]service|msp|operated by|run by|delivered by)\b[^.;]{0,80}$",
+    re.IGNORECASE,
+)
+#: ... unless the name is the financial entity's own ("Nordhav Bank AB ('the Bank')")
+_FINANCIAL_NAME_RE = re.compile(
+    r"\b(?:Bank\w*|Payments?|Pay|Insurance|Assurance|Asset Management|Capital|Invest\w*"
+    r"|Securities|Financ\w*|Sparkasse|Versicherung\w*|Wealth|Vermögen\w*)\b"
+)
+
+
+def _named_providers(text: str) -> re.Pattern[str] | None:
+    """The ICT providers a document introduces by name and short name, as one pattern.
+
+    Outsourcing-heavy policies say what the group IT company or the managed-service
+    provider does under its short name ("BGTS backs up the data", "the inventory is
+    maintained by NGT"): those are the provider's duties, not the entity's, just as
+    "the provider shall ..." is. The short name must be the name's initials or one of its
+    words, so a place in brackets ("Vestra Systems AG (Zürich)") is not taken for one.
+    """
+    names: set[str] = set()
+    for m in _NAMED_COMPANY_RE.finditer(text):
+        name, alias = m.group("name"), m.group("alias")
+        before = text[max(0, m.start() - 120) : m.start()]
+        if _FINANCIAL_NAME_RE.search(name) or not (
+            _PROVIDER_NAME_RE.search(name) or _PROVIDER_CONTEXT_RE.search(before)
+        ):
+            continue
+        capitals = iter(c for c in name if c.isupper())
+        initials = alias.isupper() and all(c in capitals for c in alias)
+        if initials or alias.lower() in {w.lower() for w in re.split(r"[\s-]+", name)}:
+            names.update((alias, re.sub(r"\s+", " ", name).strip()))
+    if not names:
+        return None
+    named = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(
+        # "BGTS backs up ...", "DataWerk scans all laptops monthly", "NGT shall ..."
+        r"^\W*(?:[A-Z]{1,5}-?\d{1,3}[a-z]?\s*\|\s*|\(?[a-z0-9]{1,3}[.)]\s+|\d+(?:\.\d+)+\.?\s+)?"
+        rf"(?:the\s+)?(?:{named})(?:['’]s)?\s+(?:\w+ly\s+|also\s+)?(?:shall|must|will|is|are|"
+        r"has|have|\w+s)\b"
+        # "the data are backed up by BGTS", "is maintained by NGT in the CMDB"
+        rf"|\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up"
+        rf"|carried out|backed up|taken)\s+by\s+(?:the\s+)?(?:{named})\b"
+    )
+
+
+#: "the logs are reviewed by the provider", "backups are performed by our cloud provider":
+#: a passive duty whose agent is the provider
+_BY_PROVIDER_RE = re.compile(
+    r"\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up|carried out"
+    r"|backed up|taken)\s+by\s+(?:the\s+|our\s+|its\s+|an?\s+)?(?:external\s+|cloud\s+"
+    r"|ict\s+|it\s+|managed\s+|third[- ]party\s+|hosting\s+|saas\s+)*(?:service\s+)?"
+    r"(?:providers?|suppliers?|vendors?|outsourcers?|msps?)\b(?!\s*(?:management|oversight"
+    r"|risk|register|selection))",
+    re.IGNORECASE,
+)
+
+
+def _provider_duty(text: str, named: re.Pattern[str] | None = None) -> bool:
     """Whether a sentence, clause or table row puts its duty on a provider.
 
     A row may open with a topic cell before the duty ("Contingency and security |
     Provider implements and tests a BCP at least yearly"): the provider is still its
-    subject, and the entity's own duty is not shown by it.
+    subject, and the entity's own duty is not shown by it. ``named``: the providers the
+    document introduces by name (``_named_providers``).
     """
-    if _PROVIDER_SUBJECT_RE.match(text):
+    if _PROVIDER_SUBJECT_RE.match(text) or _BY_PROVIDER_RE.search(text):
+        return True
+    if named is not None and named.search(text):
         return True
     cells = [c.strip() for c in text.split("|") if c.strip()]
     if len(cells) < 2 or len(cells[0].split()) > ROW_LABEL_WORDS:
@@ -1031,9 +1134,16 @@ def _is_control_line(line: str) -> bool:
     return len(line.strip()) <= CONTROL_LINE_CHARS and _starts_like_control(line)
 
 
-def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Passage]:
+def _passage(
+    document: str,
+    location: str,
+    heading: str,
+    chunk: str,
+    named: re.Pattern[str] | None = None,
+) -> list[_Passage]:
     """The chunk as a passage; its approval statements and the duties it puts on
-    providers, if any, as passages of their own (see ``_Passage.approval``/``provider``)."""
+    providers, if any, as passages of their own (see ``_Passage.approval``/``provider``).
+    ``named``: the providers the document introduces by name (``_named_providers``)."""
     chunk = _without_references(chunk)
     lines = [
         line
@@ -1047,7 +1157,9 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
         if _is_control_line(line):
             approval.append(line)
             continue
-        if not (_APPROVAL_RE.search(line) or _provider_duty(line) or _starts_like_control(line)):
+        if not (
+            _APPROVAL_RE.search(line) or _provider_duty(line, named) or _starts_like_control(line)
+        ):
             body.append(line)
             continue
         kept = []
@@ -1055,7 +1167,7 @@ def _passage(document: str, location: str, heading: str, chunk: str) -> list[_Pa
             # "Owner: RRO." opening a paragraph that then states the reporting duties
             if _APPROVAL_RE.search(sentence) or _is_control_line(sentence):
                 approval.append(sentence)
-            elif _provider_duty(sentence):
+            elif _provider_duty(sentence, named):
                 provider.append(sentence)
             else:
                 kept.append(sentence)
@@ -1134,6 +1246,7 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     for doc in documents.documents:
         own: list[_Passage] = []
+        named = _named_providers("\n".join(section.text for section in doc.sections))
         for section in doc.sections:
             if section.heading and _NON_EVIDENCE_HEADING_RE.search(section.heading):
                 continue
@@ -1142,7 +1255,7 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
                     continue
                 heading = " - ".join(x for x in (section.heading or "", title) if x)
                 for chunk in _chunks(block):
-                    own.extend(_passage(doc.info.path, section.location, heading, chunk))
+                    own.extend(_passage(doc.info.path, section.location, heading, chunk, named))
         ict = [bool(_ICT_TERM_RE.search(f"{p.heading}\n{p.text}")) for p in own]
         share = sum(ict) / len(own) if own else 0.0
         ict_document = bool(own) and share >= ICT_DOCUMENT_SHARE
@@ -1297,6 +1410,8 @@ class _Assessed:
     weak: list[Evidence] = field(default_factory=list)
     #: with the semantic matcher: the candidate sentence closest to the obligation
     closest: Closest | None = None
+    #: the requirement's key element is not shown together in its best passages
+    key_missing: bool = False
 
 
 def _bm25_matrix(passages: Sequence[_Passage], vocab: dict[str, int]) -> np.ndarray:
@@ -1568,8 +1683,15 @@ def _assess(
     signals.passage_length = log_count(len(top.passage.tokens))
     signals.document_ict_share = top.passage.ict_share
     if missing is not None:
-        return _Assessed(req, assessment, signals, weak=evidence[:1])
-    return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
+        return _Assessed(req, assessment, signals, weak=evidence[:1], key_missing=bool(key_missing))
+    return _Assessed(
+        req,
+        assessment,
+        signals,
+        top.index,
+        tuple(m.index for m in all_on_topic),
+        key_missing=bool(key_missing),
+    )
 
 
 def _limit_shared_evidence(assessed: Sequence[_Assessed]) -> None:
@@ -1821,6 +1943,11 @@ def _signal_words(name: str) -> str:
     return _SIGNAL_WORDS.get(name, name)
 
 
+#: whether the evidence model may grant credit where the rules found the requirement's
+#: key element missing (see ``_calibrate``)
+GRANT_WITHOUT_KEY = False
+
+
 def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
     """Let the evidence model confirm, withdraw or (with evidence) grant credit."""
     for one in assessed:
@@ -1856,6 +1983,9 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
             # the model grants credit the rules withheld only in a document about ICT: a
             # complaints or allowance policy's closest passage is not a weak ICT duty
             and one.signals.document_ict_share >= ICT_DOCUMENT_SHARE
+            # ... and only where the passage shows what the requirement is about: an
+            # undated approval line is not evidence of the approval *date*
+            and (GRANT_WITHOUT_KEY or not one.key_missing)
         ):
             coverage = "partial"
             evidence = a.evidence or one.weak
