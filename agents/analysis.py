@@ -86,7 +86,7 @@ from agents.contracts import (
     Evidence,
     RequirementAssessment,
 )
-from agents.documents import HISTORY_ROW, DocumentSet, load_documents
+from agents.documents import HISTORY_ROW, Document, DocumentSet, load_documents
 from agents.evidence_model import (
     SEMANTIC_MODEL_PATH,
     EvidenceModel,
@@ -617,6 +617,10 @@ class _Passage:
     #: evidence only for the third-party requirements (DORA Chapter V), never for the
     #: entity's own controls
     provider: bool = False
+    #: the document is not one of the entity's other ICT documents (continuity plan,
+    #: incident procedure, third-party policy, test programme): evidence for the
+    #: requirements marked ``security_policy_only`` in the catalog
+    security_document: bool = True
     _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
     _windows: list[frozenset[str]] | None = field(default=None, repr=False)
     _ict_windows: list[frozenset[str]] | None = field(default=None, repr=False)
@@ -1242,6 +1246,29 @@ _INTRO_HEADING_RE = re.compile(
 )
 
 
+#: the title of an ICT document that is not an ICT security policy: DORA and RTS 2024/1774
+#: give continuity (DORA Art. 11), incidents (Art. 17), third parties (Art. 28) and
+#: testing (Art. 24) their own articles
+_OTHER_ICT_DOCUMENT_RE = re.compile(
+    r"contin|\bbcp|\bbcm|disaster|recover|crisis|notfall|emergency|incident|third.?part"
+    r"|outsourc|supplier|vendor|provider|delegat|\btest|tlpt",
+    re.IGNORECASE,
+)
+#: ... unless the title also names security or the ICT risk framework ("ICT Risk and
+#: Security Policy", "Security Testing and Vulnerability Standard")
+_SECURITY_DOCUMENT_RE = re.compile(
+    r"secur|isms|ict.?risk|risk.?manag|framework|pssi|cyber", re.IGNORECASE
+)
+
+
+def _is_security_document(document: Document) -> bool:
+    """Whether the document may be (part of) the ICT security policies, judged by its file
+    name and first heading; a title that says nothing either way counts as one."""
+    first = next((s.heading for s in document.sections if s.heading), "")
+    title = f"{Path(document.info.path).stem} {first}"
+    return bool(_SECURITY_DOCUMENT_RE.search(title)) or not _OTHER_ICT_DOCUMENT_RE.search(title)
+
+
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     for doc in documents.documents:
@@ -1259,7 +1286,9 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
         ict = [bool(_ICT_TERM_RE.search(f"{p.heading}\n{p.text}")) for p in own]
         share = sum(ict) / len(own) if own else 0.0
         ict_document = bool(own) and share >= ICT_DOCUMENT_SHARE
+        security = _is_security_document(doc)
         for passage, has_term in zip(own, ict, strict=True):
+            passage.security_document = security
             passage.ict_context = ict_document or has_term
             passage.ict_document = ict_document
             passage.ict_share = share
@@ -1539,6 +1568,7 @@ def _assess(
         m
         for m in matches
         if (req.approval_evidence or not m.passage.approval)
+        and (not req.security_policy_only or m.passage.security_document)
         and (req.chapter == "V" or not m.passage.provider)
     ]
     ict_matches = [m for m in matches if m.passage.ict_context]

@@ -140,6 +140,11 @@ class Requirement(_Strict):
     #: other requirement they are not: approving a continuity plan is not having one, and
     #: "Approved by: Executive Board" on a change policy does not adopt a security policy.
     approval_evidence: bool = False
+    #: a duty of the ICT security policies (RTS 2024/1774 Art. 2: the policies of DORA
+    #: Art. 9(2)), so evidence only in such a document: the approval date on a continuity
+    #: plan, an incident procedure, a third-party policy or a test programme, which have
+    #: their own articles, does not date the ICT security policy
+    security_policy_only: bool = False
 
     @field_validator("id")
     @classmethod

@@ -397,6 +397,35 @@ def test_key_element_rejects_generic_governance_wording(tmp_path: Path) -> None:
     assert "key element shown: date" in with_date.rationale
 
 
+@pytest.mark.parametrize(
+    ("title", "security_policy"),
+    [
+        ("ICT security policy", True),
+        ("Information security and access control standard", True),
+        ("ICT business continuity plan", False),
+        ("ICT incident management procedure", False),
+        ("Outsourcing and ICT third-party risk policy", False),
+        ("ICT risk and security policy for providers", True),
+    ],
+)
+def test_an_approval_date_dates_only_an_ict_security_policy(
+    tmp_path: Path, title: str, security_policy: bool
+) -> None:
+    """RTS 2024/1774 Art. 2(2)(b) is about the ICT security policies (DORA Art. 9(2)): the
+    Board's approval date on a continuity plan, an incident procedure or a third-party
+    policy, which have their own articles, is not evidence for it."""
+    doc = tmp_path / f"{title.replace(' ', '_')}.md"
+    doc.write_text(
+        f"# {title}\n\nOwner: CISO · Approved by the Management Board on 14.01.2026\n\n"
+        "## 1 Rules\n\nThe rules of this document must be followed by all staff.\n",
+        encoding="utf-8",
+    )
+    for model in (False, None):
+        results = analyze(load_documents([doc]), EntityProfile(), evidence_model=model)
+        found = _by_id(results)["RTS1774-2-2-b"]
+        assert (found.coverage in FOUND) is security_policy
+
+
 def _summary(agent: PolicyAnalyzerAgent, **inputs: object) -> tuple[str, AnalysisResults]:
     result = asyncio.run(agent.execute_task(_task(documents=[str(ACCESS)], **inputs)))
     return result.summary, AnalysisResults.model_validate(result.outputs["analysis_results"])
