@@ -39,8 +39,8 @@ covered. The method, per requirement:
    is there, whether neighbouring duties of the same article are evidenced there, the
    section heading, whether the quote is a comma list or evidence for many requirements)
    confirms or withdraws the rules' credit, or grants ``partial`` where the rules found
-   evidence but stopped short (never where the requirement's key element is missing).
-   Fitted on the tuning sets only; the rationale names the signals that decided.
+   evidence but stopped short. Fitted on the tuning sets only; the rationale names the
+   signals that decided.
 
 What is never evidence, before any of this: sentences that defer, plan or point elsewhere
 ("methodology in preparation", "see the Backup Standard", "out of scope"), the names of
@@ -1439,8 +1439,6 @@ class _Assessed:
     weak: list[Evidence] = field(default_factory=list)
     #: with the semantic matcher: the candidate sentence closest to the obligation
     closest: Closest | None = None
-    #: the requirement's key element is not shown together in its best passages
-    key_missing: bool = False
 
 
 def _bm25_matrix(passages: Sequence[_Passage], vocab: dict[str, int]) -> np.ndarray:
@@ -1713,15 +1711,8 @@ def _assess(
     signals.passage_length = log_count(len(top.passage.tokens))
     signals.document_ict_share = top.passage.ict_share
     if missing is not None:
-        return _Assessed(req, assessment, signals, weak=evidence[:1], key_missing=bool(key_missing))
-    return _Assessed(
-        req,
-        assessment,
-        signals,
-        top.index,
-        tuple(m.index for m in all_on_topic),
-        key_missing=bool(key_missing),
-    )
+        return _Assessed(req, assessment, signals, weak=evidence[:1])
+    return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
 
 
 def _limit_shared_evidence(assessed: Sequence[_Assessed]) -> None:
@@ -1973,11 +1964,6 @@ def _signal_words(name: str) -> str:
     return _SIGNAL_WORDS.get(name, name)
 
 
-#: whether the evidence model may grant credit where the rules found the requirement's
-#: key element missing (see ``_calibrate``)
-GRANT_WITHOUT_KEY = False
-
-
 def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
     """Let the evidence model confirm, withdraw or (with evidence) grant credit."""
     for one in assessed:
@@ -2013,9 +1999,6 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
             # the model grants credit the rules withheld only in a document about ICT: a
             # complaints or allowance policy's closest passage is not a weak ICT duty
             and one.signals.document_ict_share >= ICT_DOCUMENT_SHARE
-            # ... and only where the passage shows what the requirement is about: an
-            # undated approval line is not evidence of the approval *date*
-            and (GRANT_WITHOUT_KEY or not one.key_missing)
         ):
             coverage = "partial"
             evidence = a.evidence or one.weak
