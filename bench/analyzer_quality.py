@@ -135,6 +135,24 @@ semantic mode P 0.886 / R 0.852 (F1 0.869):
 Rounds 9 to 11 pooled, each as measured frozen: lexical P 0.848 / R 0.840, semantic
 mode P 0.853 / R 0.853.
 
+Round 13 (stop 17), entity and style assigned, measured once with analyzer 1.7.0 and
+both models fitted on dev..dev49: lexical **P 0.865** / R 0.755 pooled (F1 0.806),
+semantic mode **P 0.865** / R 0.799 (F1 0.831); precision met, recall not, because of
+a microenterprise's founder-written pages:
+
+* ``holdout51``: a Belgian savings and mortgage bank's numbered-article policies with
+  French/Dutch headings (lexical 0.902/0.822, semantic 0.895/0.873);
+* ``holdout52``: a Finnish payment institution's docs-as-code Markdown and handbook pages,
+  labeled generously (0.814/0.770, semantic 0.828/0.788);
+* ``holdout53``: a Greek non-life insurer's table-heavy, translated policies
+  (0.847/0.887, semantic 0.841/0.920);
+* ``holdout54``: a nine-person Maltese payment institution (microenterprise) whose
+  founder-CEO writes "we do ..." without obligation verbs (0.919/0.555, semantic
+  0.912/0.628).
+
+Rounds 12 and 13 pooled, as measured: lexical P 0.846 / R 0.800, semantic mode
+P 0.851 / R 0.826.
+
 Each document is analysed on its own; a requirement counts as *found* when the analyzer
 marks it ``covered`` or ``partial``. Precision and recall are micro-averaged over all
 (document, requirement) pairs; the last lines pool the tuning and the held-out sets.
@@ -167,7 +185,7 @@ from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
-HELD_OUT = tuple(f"holdout{n}" for n in (*range(35, 39), *range(43, 47)))
+HELD_OUT = tuple(f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 55)))
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
     **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 50)},

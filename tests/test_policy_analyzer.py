@@ -248,66 +248,74 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.6.2 with evidence
-#: model 2 (refitted on dev..dev45) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.7.0 with evidence
+#: model 2 (refitted on dev..dev49) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35 and
 #: dev41 are Art. 16 firms; dev40 is a founder-written microenterprise. What the held-out
 #: sets gave when measured once with the analyzer frozen is in the bench docstring; the
 #: floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.86, 0.91),
-    ("dev2", 0.95, 0.85),
-    ("dev3", 0.85, 0.85),
-    ("dev4", 0.81, 0.80),
-    ("dev5", 0.83, 0.94),
-    ("dev6", 0.72, 0.76),
-    ("dev7", 0.77, 0.40),
-    ("dev8", 0.78, 0.72),
-    ("dev9", 0.88, 0.81),
-    ("dev10", 0.71, 0.86),
-    ("dev11", 0.68, 0.89),
-    ("dev12", 0.72, 0.80),
-    ("dev13", 0.73, 0.76),
-    ("dev14", 0.79, 0.92),
-    ("dev15", 0.79, 0.85),
-    ("dev16", 0.88, 0.77),
-    ("dev17", 0.82, 0.87),
-    ("dev18", 0.81, 0.84),
-    ("dev19", 0.82, 0.68),
-    ("dev20", 0.79, 0.76),
-    ("dev21", 0.79, 0.89),
-    ("dev22", 0.83, 0.88),
-    ("dev23", 0.77, 0.87),
-    ("dev24", 0.80, 0.70),
-    ("dev25", 0.81, 0.71),
-    ("dev26", 0.82, 0.90),
-    ("dev27", 0.78, 0.73),
-    ("dev28", 0.88, 0.74),
-    ("dev29", 0.85, 0.79),
-    ("dev30", 0.89, 0.85),
-    ("dev31", 0.73, 0.66),
-    ("dev32", 0.82, 0.76),
-    ("dev33", 0.83, 0.85),
-    ("dev34", 0.87, 0.76),
-    ("dev35", 0.82, 0.67),
-    ("dev36", 0.87, 0.80),
-    ("dev37", 0.88, 0.87),
-    ("dev38", 0.78, 0.83),
-    ("dev39", 0.80, 0.72),
-    ("dev40", 0.83, 0.43),
-    ("dev41", 0.68, 0.78),
-    ("dev42", 0.81, 0.85),
-    ("dev43", 0.84, 0.90),
-    ("dev44", 0.80, 0.82),
-    ("dev45", 0.80, 0.85),
-    ("holdout35", 0.79, 0.83),
-    ("holdout36", 0.79, 0.78),
-    ("holdout37", 0.82, 0.85),
-    ("holdout38", 0.84, 0.87),
-    ("holdout43", 0.83, 0.83),
-    ("holdout44", 0.80, 0.79),
-    ("holdout45", 0.90, 0.79),
-    ("holdout46", 0.86, 0.83),
+    ("dev", 0.88, 0.89),
+    ("dev2", 0.96, 0.81),
+    ("dev3", 0.88, 0.83),
+    ("dev4", 0.85, 0.80),
+    ("dev5", 0.87, 0.93),
+    ("dev6", 0.77, 0.76),
+    ("dev7", 0.78, 0.36),
+    ("dev8", 0.82, 0.68),
+    ("dev9", 0.88, 0.79),
+    ("dev10", 0.74, 0.84),
+    ("dev11", 0.75, 0.87),
+    ("dev12", 0.77, 0.79),
+    ("dev13", 0.76, 0.73),
+    ("dev14", 0.84, 0.89),
+    ("dev15", 0.83, 0.79),
+    ("dev16", 0.90, 0.75),
+    ("dev17", 0.83, 0.82),
+    ("dev18", 0.83, 0.81),
+    ("dev19", 0.85, 0.66),
+    ("dev20", 0.85, 0.75),
+    ("dev21", 0.82, 0.88),
+    ("dev22", 0.85, 0.87),
+    ("dev23", 0.78, 0.86),
+    ("dev24", 0.84, 0.69),
+    ("dev25", 0.86, 0.68),
+    ("dev26", 0.84, 0.88),
+    ("dev27", 0.81, 0.70),
+    ("dev28", 0.89, 0.69),
+    ("dev29", 0.89, 0.76),
+    ("dev30", 0.90, 0.81),
+    ("dev31", 0.76, 0.65),
+    ("dev32", 0.84, 0.73),
+    ("dev33", 0.88, 0.80),
+    ("dev34", 0.89, 0.72),
+    ("dev35", 0.84, 0.61),
+    ("dev36", 0.89, 0.78),
+    ("dev37", 0.90, 0.85),
+    ("dev38", 0.83, 0.81),
+    ("dev39", 0.84, 0.66),
+    ("dev40", 0.86, 0.38),
+    ("dev41", 0.73, 0.75),
+    ("dev42", 0.86, 0.83),
+    ("dev43", 0.87, 0.87),
+    ("dev44", 0.83, 0.76),
+    ("dev45", 0.84, 0.83),
+    ("dev46", 0.87, 0.80),
+    ("dev47", 0.89, 0.76),
+    ("dev48", 0.89, 0.86),
+    ("dev49", 0.83, 0.87),
+    ("holdout35", 0.82, 0.83),
+    ("holdout36", 0.80, 0.76),
+    ("holdout37", 0.86, 0.82),
+    ("holdout38", 0.87, 0.85),
+    ("holdout43", 0.86, 0.81),
+    ("holdout44", 0.81, 0.75),
+    ("holdout45", 0.90, 0.76),
+    ("holdout46", 0.89, 0.80),
+    ("holdout51", 0.88, 0.80),
+    ("holdout52", 0.79, 0.75),
+    ("holdout53", 0.82, 0.86),
+    ("holdout54", 0.89, 0.53),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -335,12 +343,12 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.6.2 with the semantic model fitted on dev..dev45 reaches there
-#: (holdout35-38 and holdout43-46: P 0.866 / R 0.859)
-SEMANTIC_FLOOR = (0.84, 0.83)
+#: what analyzer 1.7.0 with the semantic model fitted on dev..dev49 reaches there
+#: (holdout35-38, holdout43-46 and holdout51-54: P 0.867 / R 0.840)
+SEMANTIC_FLOOR = (0.84, 0.82)
 
 
-@pytest.mark.timeout(900)  # 8 sets through the numpy encoder: about 2 min on an idle 2-core machine
+@pytest.mark.timeout(1200)  # 12 sets through the numpy encoder: 3-4 min on an idle 2-core machine
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
     on the tuning sets) must not regress on the held-out sets. Embedding every passage is

@@ -63,7 +63,16 @@ def test_meaning_credits_a_duty_stated_in_other_words() -> None:
     added = next(a for a in semantic.requirements if a.requirement_id == "RTS1774-17-1")
     assert added.coverage == "partial"  # credited on meaning: for a person to confirm
     assert added.evidence and added.evidence[0].document.endswith(doc)
-    assert "+ closest sentence nearer this duty than any other" in added.rationale
+    # a semantic signal is among what pushed the model to credit it (which one leads
+    # depends on the fit)
+    assert any(
+        f"+ {why}" in added.rationale
+        for why in (
+            "closest sentence nearer this duty than any other",
+            "requirements closer in meaning to that sentence",
+            "meaning of the closest sentence against the obligation",
+        )
+    )
     assert "Semantic check: closest sentence" in added.rationale
     assert "change to production is raised in the ITSM tool" in added.rationale
     assert "Credited as partial: confirm the quoted evidence." in added.rationale
