@@ -111,7 +111,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.7.0"
+ANALYZER_VERSION = "1.7.1"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -507,7 +507,15 @@ def tokenize(text: str) -> list[str]:
 # ---------------------------------------------------------------- evidence rules
 _OBLIGATION_RE = re.compile(
     r"\b(shall|must|is required to|are required to|is responsible for|are responsible for|"
-    r"ensures?|will ensure|mandatory|is obliged to|are obliged to|has to|have to)\b",
+    r"ensures?|will ensure|mandatory|is obliged to|are obliged to|has to|have to"
+    # a small firm's founder or engineers state the practice itself: "we back up the
+    # database every night", "we review access rights every quarter"
+    r"|we (?:\w+ly |also |always |still )?(?:keep|run|check|review|test|back up|require|patch"
+    r"|scan|log|monitor|encrypt|restrict|grant|remove|revoke|report|notify|inform|record"
+    r"|document|classify|maintain|update|assess|train|apply|perform|carry out|hold|approve"
+    r"|store|limit|enforce|protect|rotate|verify|track|analy[sz]e|investigate|escalate"
+    r"|restore|replicate|retain|delete|define|identify|map|collect|share|rehearse|simulate"
+    r"|send|submit|contact|brief|exercise|segregate|separate|harden|disable|isolate))\b",
     re.IGNORECASE,
 )
 _ROLE_RE = re.compile(
@@ -820,7 +828,19 @@ _DEFERRAL_RE = re.compile(
     r"q[1-4] )?20\d\d"
     r"|being (?:procured|tendered|implemented|rolled out|introduced|built|set up|deployed"
     r"|designed|established)|target (?:operation|go-live)"
-    r"|only (?:referred to|mentioned|listed|named) here)\b",
+    r"|only (?:referred to|mentioned|listed|named) here"
+    # a duty someone "does not oblige" or "does not ask for", a clause to be added only
+    # if something changes
+    r"|(?:does|do|did) not (?:oblige|require|ask for|include|contain|provide for|cover)"
+    r"|not (?:in|part of) the (?:current )?(?:template|standard terms|model contract)"
+    r"|will be (?:added|included|introduced|inserted|agreed)[^.;]{0,80}?\b(?:if|once|when"
+    r"|should)\b)\b",
+    re.IGNORECASE,
+)
+#: A reserved or draft slot ("C-14 (reserved) | TLPT participation") or a cell saying the
+#: topic does not apply ("TLPT | Not applicable: the Fund is not subject to ...")
+_NOT_DONE_MARK_RE = re.compile(
+    r"\((?:reserved|draft|tbd|tbc|to be confirmed)\)|(?:^|[|:])\s*not applicable\b",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content
@@ -861,6 +881,7 @@ def _is_deferral(sentence: str) -> bool:
         or _OTHER_DOCUMENT_SUBJECT_RE.search(sentence)
         or _UNDER_CODE_RE.search(sentence)
         or _DEFERRAL_RE.search(sentence)
+        or _NOT_DONE_MARK_RE.search(sentence)
         or _POINTER_RE.search(sentence)
         or _is_glossary(sentence)
     )
