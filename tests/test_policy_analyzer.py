@@ -536,6 +536,23 @@ def test_a_table_row_stating_a_providers_duty_is_not_the_entitys_evidence(tmp_pa
     assert by_id["DORA-30-3-c"].coverage in ("covered", "partial")
 
 
+def test_a_statement_of_practice_counts_as_an_obligation(tmp_path: Path) -> None:
+    """A small firm's founder writes what is done ("we review ... every quarter"), not
+    "shall": that is the duty met, and the rationale must not say the verb is missing."""
+    doc = tmp_path / "access.md"
+    doc.write_text(
+        "# ICT access control policy\n\n## 3 Access reviews\n\nWe review the access rights "
+        "of all users and of privileged ICT accounts every quarter, and we revoke access "
+        "rights that are no longer needed on the day a person leaves.\n",
+        encoding="utf-8",
+    )
+    results = analyze(load_documents([doc]), EntityProfile(), evidence_model=False)
+    reviews = _by_id(results)["RTS1774-21-e"]
+    assert reviews.coverage in FOUND
+    assert "obligation verb 'We review'" in reviews.evidence[0].reason
+    assert "no obligation verb" not in reviews.rationale
+
+
 _BACKED_UP = (
     "The data of the critical applications are backed up{by} every day, and the backup "
     "copies are kept in a physically and logically separated location and restored in a "
