@@ -1019,9 +1019,14 @@ _APPROVAL_RE = re.compile(
 
 #: A sentence, clause or table row whose subject is the provider: a contract term or a
 #: duty of the provider ("C-11 | Provider implements and tests BCP/DR at least yearly")
-_PROVIDER_SUBJECT_RE = re.compile(
+#: what may open a clause before its subject: a control id cell ("C-11 | "), a list letter
+#: ("a) "), a clause number ("4.3.2 ")
+_CLAUSE_OPENING = (
     r"^\W*(?:[A-Z]{1,5}-?\d{1,3}[a-z]?\s*\|\s*|\(?[a-z0-9]{1,3}[.)]\s+|\d+(?:\.\d+)+\.?\s+)?"
-    r"(?:the |each |every |any |all |our |critical |external |ict |third[- ]party |cloud |"
+)
+_PROVIDER_SUBJECT_RE = re.compile(
+    _CLAUSE_OPENING
+    + r"(?:the |each |every |any |all |our |critical |external |ict |third[- ]party |cloud |"
     r"service |outsourcing |it )*"
     r"(?:providers?|suppliers?|vendors?|tpps?|csps?|contractors?|outsourcers?|sub-?contractors?)"
     r"\b(?!\s+(?:management|risk|register|selection|due diligence|assessments?|exit|inventory"
@@ -1102,20 +1107,23 @@ def _named_providers(text: str) -> re.Pattern[str] | None:
     named = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(
         # "BGTS backs up ...", "DataWerk scans all laptops monthly", "NGT shall ..."
-        r"^\W*(?:[A-Z]{1,5}-?\d{1,3}[a-z]?\s*\|\s*|\(?[a-z0-9]{1,3}[.)]\s+|\d+(?:\.\d+)+\.?\s+)?"
-        rf"(?:the\s+)?(?:{named})(?:['’]s)?\s+(?:\w+ly\s+|also\s+)?(?:shall|must|will|is|are|"
+        _CLAUSE_OPENING
+        + rf"(?:the\s+)?(?:{named})(?:['’]s)?\s+(?:\w+ly\s+|also\s+)?(?:shall|must|will|is|are|"
         r"has|have|\w+s)\b"
         # "the data are backed up by BGTS", "is maintained by NGT in the CMDB"
-        rf"|\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up"
-        rf"|carried out|backed up|taken)\s+by\s+(?:the\s+)?(?:{named})\b"
+        rf"|{_DONE_BY}(?:the\s+)?(?:{named})\b"
     )
 
 
+#: a passive duty and its agent's "by": "are backed up by", "is maintained by"
+_DONE_BY = (
+    r"\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up|carried out"
+    r"|backed up|taken)\s+by\s+"
+)
 #: "the logs are reviewed by the provider", "backups are performed by our cloud provider":
 #: a passive duty whose agent is the provider
 _BY_PROVIDER_RE = re.compile(
-    r"\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up|carried out"
-    r"|backed up|taken)\s+by\s+(?:the\s+|our\s+|its\s+|an?\s+)?(?:external\s+|cloud\s+"
+    _DONE_BY + r"(?:the\s+|our\s+|its\s+|an?\s+)?(?:external\s+|cloud\s+"
     r"|ict\s+|it\s+|managed\s+|third[- ]party\s+|hosting\s+|saas\s+)*(?:service\s+)?"
     r"(?:providers?|suppliers?|vendors?|outsourcers?|msps?)\b(?!\s*(?:management|oversight"
     r"|risk|register|selection))",
