@@ -185,7 +185,7 @@ from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
-HELD_OUT = tuple(f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 55)))
+HELD_OUT = tuple(f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59)))
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
     **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 50)},
