@@ -347,12 +347,12 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.7.0 with the semantic model fitted on dev..dev49 reaches there
-#: (holdout35-38, holdout43-46 and holdout51-54: P 0.867 / R 0.840)
-SEMANTIC_FLOOR = (0.84, 0.82)
+#: what analyzer 1.7.1 with the semantic model fitted on dev..dev49 reaches there
+#: (holdout35-38, holdout43-46 and holdout51-58: P 0.867 / R 0.825)
+SEMANTIC_FLOOR = (0.84, 0.80)
 
 
-@pytest.mark.timeout(1200)  # 12 sets through the numpy encoder: 3-4 min on an idle 2-core machine
+@pytest.mark.timeout(1500)  # 16 sets through the numpy encoder: about 5 min on an idle 2-core machine
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
     on the tuning sets) must not regress on the held-out sets. Embedding every passage is
