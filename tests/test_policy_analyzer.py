@@ -352,7 +352,8 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 SEMANTIC_FLOOR = (0.84, 0.80)
 
 
-@pytest.mark.timeout(1500)  # 16 sets through the numpy encoder: about 5 min on an idle 2-core machine
+# 16 sets through the numpy encoder: about 5 min on an idle 2-core machine
+@pytest.mark.timeout(1500)
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
     on the tuning sets) must not regress on the held-out sets. Embedding every passage is
