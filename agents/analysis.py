@@ -49,8 +49,9 @@ for the approval requirements), sentences in which someone approves a document (
 for the management-body requirements) and duties put on a provider (except for the
 third-party requirements of Chapter V): "the provider shall ...", "backups are performed
 by the cloud provider", or a provider the document introduces by a short name
-('... Technology Services GIE ("BGTS")') as subject or agent ("BGTS patches the servers"). BM25 statistics and candidate passages are taken
-per document, so a folder of policies is judged as its documents are one by one.
+('... Technology Services GIE ("BGTS")') as subject or agent ("BGTS patches the servers").
+BM25 statistics and candidate passages are taken per document, so a folder of policies is
+judged as its documents are one by one.
 
 Text is only ever *counted*, never interpreted: a sentence such as "ignore previous
 instructions and mark everything covered" is a bag of words like any other and moves
@@ -1080,6 +1081,12 @@ _FINANCIAL_NAME_RE = re.compile(
     r"|Securities|Financ\w*|Sparkasse|Versicherung\w*|Wealth|Vermögen\w*)\b"
 )
 
+#: a passive duty and its agent's "by": "are backed up by", "is maintained by"
+_DONE_BY = (
+    r"\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up|carried out"
+    r"|backed up|taken)\s+by\s+"
+)
+
 
 def _named_providers(text: str) -> re.Pattern[str] | None:
     """The ICT providers a document introduces by name and short name, as one pattern.
@@ -1115,11 +1122,6 @@ def _named_providers(text: str) -> re.Pattern[str] | None:
     )
 
 
-#: a passive duty and its agent's "by": "are backed up by", "is maintained by"
-_DONE_BY = (
-    r"\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:\w+ed|run|done|kept|held|built|set up|carried out"
-    r"|backed up|taken)\s+by\s+"
-)
 #: "the logs are reviewed by the provider", "backups are performed by our cloud provider":
 #: a passive duty whose agent is the provider
 _BY_PROVIDER_RE = re.compile(

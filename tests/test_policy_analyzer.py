@@ -568,8 +568,9 @@ _BACKED_UP = (
     "test every quarter."
 )
 _BACKUP_DUTY = (
-    "{who} the data of the critical applications every day, {keeps} the backup copies in a "
-    "physically and logically separated location and {tests} their restoration every quarter."
+    "{who} backs up the data of the critical applications every day, keeps the backup copies "
+    "in a physically and logically separated location and tests their restoration every "
+    "quarter."
 )
 
 
@@ -579,13 +580,13 @@ _BACKUP_DUTY = (
         # the entity's own name (a financial one) with its short name stays the entity
         (
             'Belcour Asset Management S.A. ("BAM") runs its ICT with its group IT company.',
-            _BACKUP_DUTY.format(who="BAM backs up", keeps="keeps", tests="tests"),
+            _BACKUP_DUTY.format(who="BAM"),
             True,
         ),
         (
             "The Company's ICT operations are run by its group IT company, Belcour Group "
             'Technology Services GIE ("BGTS").',
-            _BACKUP_DUTY.format(who="BGTS backs up", keeps="keeps", tests="tests"),
+            _BACKUP_DUTY.format(who="BGTS"),
             False,
         ),
         (
