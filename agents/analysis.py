@@ -112,7 +112,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.7.1"
+ANALYZER_VERSION = "1.7.2"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -1192,13 +1192,20 @@ def _passage(
         if _is_control_line(line):
             approval.append(line)
             continue
+        sentences = [s for s in _SENTENCE_SPLIT.split(line) if s]
+        # a provider's duty may be the second sentence of a line ("The SOC is operated by
+        # CTS. CTS reviews the firewall rules monthly."), where a subject anchored at the
+        # start of the line would not see it
         if not (
-            _APPROVAL_RE.search(line) or _provider_duty(line, named) or _starts_like_control(line)
+            _APPROVAL_RE.search(line)
+            or _starts_like_control(line)
+            or _provider_duty(line, named)
+            or any(_provider_duty(s, named) for s in sentences[1:])
         ):
             body.append(line)
             continue
         kept = []
-        for sentence in (s for s in _SENTENCE_SPLIT.split(line) if s):
+        for sentence in sentences:
             # "Owner: RRO." opening a paragraph that then states the reporting duties
             if _APPROVAL_RE.search(sentence) or _is_control_line(sentence):
                 approval.append(sentence)
@@ -1286,10 +1293,9 @@ _OTHER_ICT_DOCUMENT_RE = re.compile(
     re.IGNORECASE,
 )
 #: ... unless the title also names security or the ICT risk framework ("ICT Risk and
-#: Security Policy", "Security Testing and Vulnerability Standard")
-_SECURITY_DOCUMENT_RE = re.compile(
-    r"secur|isms|ict.?risk|risk.?manag|framework|pssi|cyber", re.IGNORECASE
-)
+#: Security Policy", "Security Testing and Vulnerability Standard"); "risk management"
+#: alone does not ("Vendor and Cloud Risk Management Policy" is a third-party policy)
+_SECURITY_DOCUMENT_RE = re.compile(r"secur|isms|ict.?risk|framework|pssi|cyber", re.IGNORECASE)
 
 
 def _is_security_document(document: Document) -> bool:

@@ -98,6 +98,14 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   lexical P 0.827 / R 0.851 pooled (0.873/0.819, 0.804/0.772, 0.870/0.882, 0.759/0.913),
   semantic mode P 0.837 / R 0.857 (0.869/0.831, 0.831/0.733, 0.872/0.895, 0.777/0.935);
   then tuned on at stop 17.
+* ``dev50`` .. ``dev53``: stop 17's last held-out round (``holdout59`` .. ``holdout62``:
+  a German private bank's written rules in English, with a banking data centre running
+  core systems; a 28-person Irish open-banking payment institution's founder-written
+  pages; an Austrian life insurer's locally adopted group standards, with the group IT
+  company running the data centres and the SOC; an 18-person Estonian investment firm
+  under Art. 16). Measured once with analyzer 1.7.1 and both models fitted on
+  dev..dev49: lexical P 0.845 / R 0.771 pooled (0.897/0.843, 0.840/0.672, 0.778/0.850,
+  0.883/0.716), semantic mode P 0.832 / R 0.776; then tuned on at stop 18.
 
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
@@ -165,23 +173,31 @@ R 0.805** (F1 0.827), the goal met in the semantic mode:
 * ``holdout58``: a French payment institution's PSSI and PCA/PRA translated from French
   (0.856/0.772, semantic 0.861/0.802).
 
-Round 15 (stop 17), entity and style assigned, measured once with the same analyzer
-and models as round 14: lexical P 0.845 / R 0.771 pooled (F1 0.806), semantic mode
-P 0.832 / R 0.776 (F1 0.803):
-
-* ``holdout59``: a German private bank's written rules in English, with a banking data
-  centre running core systems (lexical 0.897/0.843, semantic 0.871/0.855);
-* ``holdout60``: a 28-person Irish open-banking payment institution's founder-written
-  pages, labeled generously (0.840/0.672, semantic 0.842/0.683);
-* ``holdout61``: an Austrian life insurer's locally adopted group standards, with the
-  group IT company running the data centres and the SOC (0.778/0.850, semantic
-  0.771/0.843);
-* ``holdout62``: an 18-person Estonian investment firm under Art. 16 (0.883/0.716,
-  semantic 0.850/0.716).
-
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
-P 0.847 / R 0.808. Analyzer 1.7.1 with the refitted models on all 20 held-out sets
-(rounds 9, 11 and 13 to 15): lexical P 0.856 / R 0.798, semantic mode P 0.861 / R 0.816.
+P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
+
+Round 16 (stop 18), entity and style assigned, written before analyzer 1.7.2 (a
+provider's duty in the second sentence of a line is the provider's; a supplier "risk
+management" policy is not a security policy; runbook wording for crisis communication,
+detection and test findings in the catalog) and measured once with it and both models
+refitted on dev..dev53: lexical **P 0.853** / R 0.789 pooled (F1 0.820), semantic mode
+**P 0.859** / R 0.767 (F1 0.810); precision met, recall not, again because of a
+founder-written microenterprise:
+
+* ``holdout63``: a Luxembourg central securities depository identified for TLPT, formal
+  numbered policies with deferrals to 2027 procedures and to the group (lexical
+  0.831/0.870, semantic 0.854/0.864);
+* ``holdout64``: a Dutch company pension fund (IORP) under Art. 16 whose administration
+  and IT are outsourced, documents translated from Dutch (0.815/0.805, semantic
+  0.816/0.756);
+* ``holdout65``: a seven-person Finnish crowdfunding service provider's founder-written
+  wiki pages (0.831/0.598, semantic 0.830/0.567): most missed duties are written in words
+  the catalog's phrasing does not share ("no passage" for 49 of 66);
+* ``holdout66``: a Belgian reinsurer's group policies with local addenda and a group
+  shared-service centre (0.912/0.890, semantic 0.905/0.872).
+
+Analyzer 1.7.2 with the refitted models on all 20 held-out sets (rounds 9, 11, 13, 14
+and 16): lexical **P 0.853 / R 0.818**, semantic mode **P 0.863 / R 0.824**.
 
 Each document is analysed on its own; a requirement counts as *found* when the analyzer
 marks it ``covered`` or ``partial``. Precision and recall are micro-averaged over all
@@ -215,10 +231,12 @@ from agents.contracts import EntityProfile  # noqa: E402
 from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
-HELD_OUT = tuple(f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 63)))
+HELD_OUT = tuple(
+    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(63, 67))
+)
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 50)},
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 54)},
     **{name: EVAL_DIR / name for name in HELD_OUT},
 }
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80

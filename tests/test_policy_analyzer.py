@@ -166,7 +166,7 @@ def test_results_are_consistent(access_results: AnalysisResults) -> None:
     assert sum(c.requirements for c in access_results.chapters) == len(applicable)
     for chapter in access_results.chapters:
         assert chapter.covered + chapter.partial + chapter.missing == chapter.requirements
-    assert access_results.catalog_version == "2026.11.1"
+    assert access_results.catalog_version == "2026.11.2"
     # deterministic
     assert _run([ACCESS]).model_dump() == access_results.model_dump()
 
@@ -248,82 +248,86 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.7.1 with evidence
-#: model 2 (refitted on dev..dev49) reaches (bench/analyzer_quality.py prints the figures),
-#: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35 and
-#: dev41 are Art. 16 firms; dev40 is a founder-written microenterprise. What the held-out
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.7.2 with evidence
+#: model 2 (refitted on dev..dev53) reaches (bench/analyzer_quality.py prints the figures),
+#: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
+#: dev41 and dev53 are Art. 16 firms; dev40 is a founder-written microenterprise. What the held-out
 #: sets gave when measured once with the analyzer frozen is in the bench docstring; the
 #: floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.86, 0.89),
-    ("dev2", 0.96, 0.81),
-    ("dev3", 0.87, 0.83),
-    ("dev4", 0.83, 0.80),
-    ("dev5", 0.83, 0.93),
-    ("dev6", 0.76, 0.78),
-    ("dev7", 0.78, 0.36),
-    ("dev8", 0.81, 0.71),
-    ("dev9", 0.89, 0.80),
-    ("dev10", 0.74, 0.85),
-    ("dev11", 0.73, 0.90),
-    ("dev12", 0.76, 0.79),
-    ("dev13", 0.74, 0.73),
-    ("dev14", 0.84, 0.92),
-    ("dev15", 0.81, 0.80),
-    ("dev16", 0.90, 0.75),
-    ("dev17", 0.84, 0.85),
-    ("dev18", 0.83, 0.81),
-    ("dev19", 0.85, 0.68),
-    ("dev20", 0.82, 0.76),
-    ("dev21", 0.81, 0.89),
-    ("dev22", 0.84, 0.88),
-    ("dev23", 0.77, 0.87),
-    ("dev24", 0.81, 0.70),
-    ("dev25", 0.83, 0.69),
+    ("dev", 0.85, 0.90),
+    ("dev2", 0.94, 0.86),
+    ("dev3", 0.86, 0.87),
+    ("dev4", 0.79, 0.81),
+    ("dev5", 0.82, 0.93),
+    ("dev6", 0.74, 0.82),
+    ("dev7", 0.77, 0.38),
+    ("dev8", 0.79, 0.74),
+    ("dev9", 0.89, 0.82),
+    ("dev10", 0.70, 0.86),
+    ("dev11", 0.70, 0.90),
+    ("dev12", 0.74, 0.82),
+    ("dev13", 0.73, 0.76),
+    ("dev14", 0.80, 0.93),
+    ("dev15", 0.80, 0.81),
+    ("dev16", 0.87, 0.78),
+    ("dev17", 0.82, 0.87),
+    ("dev18", 0.82, 0.82),
+    ("dev19", 0.83, 0.72),
+    ("dev20", 0.83, 0.78),
+    ("dev21", 0.79, 0.92),
+    ("dev22", 0.82, 0.88),
+    ("dev23", 0.75, 0.89),
+    ("dev24", 0.81, 0.71),
+    ("dev25", 0.80, 0.73),
     ("dev26", 0.83, 0.89),
-    ("dev27", 0.80, 0.73),
-    ("dev28", 0.88, 0.72),
-    ("dev29", 0.88, 0.77),
-    ("dev30", 0.90, 0.83),
-    ("dev31", 0.76, 0.65),
-    ("dev32", 0.84, 0.74),
-    ("dev33", 0.84, 0.82),
-    ("dev34", 0.88, 0.73),
-    ("dev35", 0.81, 0.62),
-    ("dev36", 0.89, 0.78),
-    ("dev37", 0.90, 0.87),
-    ("dev38", 0.80, 0.82),
-    ("dev39", 0.84, 0.70),
-    ("dev40", 0.84, 0.38),
-    ("dev41", 0.71, 0.77),
-    ("dev42", 0.85, 0.83),
-    ("dev43", 0.85, 0.88),
-    ("dev44", 0.81, 0.80),
-    ("dev45", 0.82, 0.84),
-    ("dev46", 0.87, 0.81),
-    ("dev47", 0.87, 0.76),
-    ("dev48", 0.89, 0.86),
-    ("dev49", 0.83, 0.87),
-    ("holdout35", 0.81, 0.83),
-    ("holdout36", 0.78, 0.77),
-    ("holdout37", 0.84, 0.83),
+    ("dev27", 0.79, 0.74),
+    ("dev28", 0.89, 0.78),
+    ("dev29", 0.85, 0.80),
+    ("dev30", 0.90, 0.86),
+    ("dev31", 0.73, 0.65),
+    ("dev32", 0.83, 0.76),
+    ("dev33", 0.83, 0.84),
+    ("dev34", 0.86, 0.76),
+    ("dev35", 0.79, 0.65),
+    ("dev36", 0.85, 0.80),
+    ("dev37", 0.87, 0.87),
+    ("dev38", 0.76, 0.84),
+    ("dev39", 0.82, 0.72),
+    ("dev40", 0.83, 0.42),
+    ("dev41", 0.69, 0.79),
+    ("dev42", 0.83, 0.86),
+    ("dev43", 0.84, 0.91),
+    ("dev44", 0.80, 0.82),
+    ("dev45", 0.81, 0.86),
+    ("dev46", 0.85, 0.83),
+    ("dev47", 0.83, 0.76),
+    ("dev48", 0.87, 0.88),
+    ("dev49", 0.81, 0.90),
+    ("dev50", 0.87, 0.86),
+    ("dev51", 0.82, 0.71),
+    ("dev52", 0.79, 0.84),
+    ("dev53", 0.86, 0.73),
+    ("holdout35", 0.81, 0.85),
+    ("holdout36", 0.79, 0.79),
+    ("holdout37", 0.81, 0.86),
     ("holdout38", 0.85, 0.87),
-    ("holdout43", 0.85, 0.83),
-    ("holdout44", 0.82, 0.77),
-    ("holdout45", 0.89, 0.76),
-    ("holdout46", 0.87, 0.80),
-    ("holdout51", 0.87, 0.80),
-    ("holdout52", 0.78, 0.75),
-    ("holdout53", 0.83, 0.88),
-    ("holdout54", 0.89, 0.56),
-    ("holdout55", 0.81, 0.80),
-    ("holdout56", 0.85, 0.68),
-    ("holdout57", 0.79, 0.87),
-    ("holdout58", 0.83, 0.75),
-    ("holdout59", 0.87, 0.82),
-    ("holdout60", 0.82, 0.65),
-    ("holdout61", 0.75, 0.83),
-    ("holdout62", 0.86, 0.69),
+    ("holdout43", 0.83, 0.85),
+    ("holdout44", 0.82, 0.81),
+    ("holdout45", 0.90, 0.80),
+    ("holdout46", 0.87, 0.83),
+    ("holdout51", 0.86, 0.82),
+    ("holdout52", 0.79, 0.77),
+    ("holdout53", 0.81, 0.88),
+    ("holdout54", 0.88, 0.59),
+    ("holdout55", 0.80, 0.80),
+    ("holdout56", 0.84, 0.70),
+    ("holdout57", 0.78, 0.88),
+    ("holdout58", 0.82, 0.76),
+    ("holdout63", 0.81, 0.85),
+    ("holdout64", 0.79, 0.78),
+    ("holdout65", 0.81, 0.57),
+    ("holdout66", 0.89, 0.87),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -351,9 +355,9 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.7.1 with the semantic model fitted on dev..dev49 reaches there
-#: (holdout35-38, holdout43-46 and holdout51-62: P 0.861 / R 0.816)
-SEMANTIC_FLOOR = (0.84, 0.79)
+#: what analyzer 1.7.2 with the semantic model fitted on dev..dev53 reaches there
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout63-66: P 0.863 / R 0.824)
+SEMANTIC_FLOOR = (0.84, 0.80)
 
 
 # 20 sets through the numpy encoder: about 6 min on an idle 2-core machine
@@ -422,6 +426,9 @@ def test_key_element_rejects_generic_governance_wording(tmp_path: Path) -> None:
         ("ICT incident management procedure", False),
         ("Outsourcing and ICT third-party risk policy", False),
         ("ICT risk and security policy for providers", True),
+        # "risk management" alone does not make a supplier policy a security policy
+        ("Vendor and cloud risk management policy", False),
+        ("ICT risk management framework", True),
     ],
 )
 def test_an_approval_date_dates_only_an_ict_security_policy(
@@ -606,6 +613,14 @@ _BACKUP_DUTY = (
             _BACKED_UP.format(by=" by the cloud service provider"),
             False,
         ),
+        # the provider's duty as the second sentence of a line, after one that is not
+        (
+            "Our managed-service provider, DataWerk Informatik GmbH (DataWerk), runs our "
+            "laptops and servers.",
+            "The file servers are in the Frankfurt data centre. "
+            + _BACKUP_DUTY.format(who="DataWerk"),
+            False,
+        ),
     ],
 )
 def test_duties_of_a_provider_named_in_the_document_are_not_the_entitys(
@@ -704,3 +719,40 @@ def test_entity_type_aliases_are_normalised(given: str, normalised: str) -> None
 def test_an_unknown_entity_type_is_refused_with_the_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown entity type 'bakery'.*credit_institution"):
         EntityProfile(entity_type="bakery")
+
+
+@pytest.mark.parametrize(
+    ("requirement", "heading", "text"),
+    [
+        (
+            "DORA-14-2",
+            "Roles during an incident",
+            "The Comms Lead handles all messages to customers, staff, partners and media. "
+            "Staff who are not handling the ICT incident receive short, approved updates "
+            "from the Communications Lead by intranet and email.",
+        ),
+        (
+            "DORA-24-5",
+            "Handling test findings",
+            "Every finding from any test of our ICT systems gets a ticket. Security rates it "
+            "Critical, High, Medium or Low and it must be fixed within the deadline for its "
+            "rating. A finding is closed only after a retest confirms the weakness is gone.",
+        ),
+        (
+            "DORA-10-1",
+            "Detection",
+            "The SOC monitors security events 24/7 and must raise an alert for suspicious "
+            "processes, malware and privilege escalation on endpoints and servers.",
+        ),
+    ],
+)
+def test_practitioners_wording_is_read_as_the_duty(
+    tmp_path: Path, requirement: str, heading: str, text: str
+) -> None:
+    """Runbooks name the comms lead rather than a "communication policy", rate and retest
+    findings rather than "prioritise and validate", and watch for suspicious processes
+    rather than "anomalous activities": the catalog's phrasing reads them as the duty."""
+    doc = tmp_path / "ict-operations-runbook.md"
+    doc.write_text(f"# ICT operations runbook\n\n## 1 {heading}\n\n{text}\n", encoding="utf-8")
+    results = analyze(load_documents([doc]), EntityProfile(), evidence_model=False)
+    assert _by_id(results)[requirement].coverage in FOUND
