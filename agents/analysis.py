@@ -112,7 +112,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.7.2"
+ANALYZER_VERSION = "1.7.3"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -1308,9 +1308,14 @@ def _is_security_document(document: Document) -> bool:
 
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
+    # a provider introduced in one document (the outsourcing policy: 'Cloudline Technology
+    # Services GmbH ("CTS")') is the same provider in the others of the set ("CTS reviews
+    # the firewall rules" in the security standard)
+    named = _named_providers(
+        "\n".join(section.text for doc in documents.documents for section in doc.sections)
+    )
     for doc in documents.documents:
         own: list[_Passage] = []
-        named = _named_providers("\n".join(section.text for section in doc.sections))
         for section in doc.sections:
             if section.heading and _NON_EVIDENCE_HEADING_RE.search(section.heading):
                 continue

@@ -756,3 +756,26 @@ def test_practitioners_wording_is_read_as_the_duty(
     doc.write_text(f"# ICT operations runbook\n\n## 1 {heading}\n\n{text}\n", encoding="utf-8")
     results = analyze(load_documents([doc]), EntityProfile(), evidence_model=False)
     assert _by_id(results)[requirement].coverage in FOUND
+
+
+def test_a_provider_introduced_in_one_document_is_a_provider_in_the_others(
+    tmp_path: Path,
+) -> None:
+    """A folder of policies is one entity's set: the short name the outsourcing policy
+    gives its provider ('... GmbH ("CTS")') makes "CTS backs up ..." in the backup
+    standard the provider's duty there too, not the entity's."""
+    sourcing = tmp_path / "outsourcing-policy.md"
+    sourcing.write_text(
+        "# Outsourcing policy\n\n## 1 Providers\n\nOur data centre and backups are operated "
+        'by Cloudline Technology Services GmbH ("CTS") under the outsourcing agreement.\n',
+        encoding="utf-8",
+    )
+    backup = tmp_path / "ict-backup-standard.md"
+    backup.write_text(
+        f"# ICT backup standard\n\n## 1 Backups\n\n{_BACKUP_DUTY.format(who='CTS')}\n",
+        encoding="utf-8",
+    )
+    alone = analyze(load_documents([backup]), EntityProfile(), evidence_model=False)
+    assert _by_id(alone)["DORA-12-3"].coverage in FOUND
+    together = analyze(load_documents([tmp_path]), EntityProfile(), evidence_model=False)
+    assert _by_id(together)["DORA-12-3"].coverage == "missing"
