@@ -248,12 +248,12 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.7.2 with evidence
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.7.3 with evidence
 #: model 2 (refitted on dev..dev53) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41 and dev53 are Art. 16 firms; dev40 is a founder-written microenterprise. What the held-out
-#: sets gave when measured once with the analyzer frozen is in the bench docstring; the
-#: floors here are for the current commit.
+#: dev41 and dev53 are Art. 16 firms; dev40 is a founder-written microenterprise. What
+#: the held-out sets gave when measured once with the analyzer frozen is in the bench
+#: docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
     ("dev", 0.85, 0.90),
     ("dev2", 0.94, 0.86),
@@ -355,7 +355,7 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.7.2 with the semantic model fitted on dev..dev53 reaches there
+#: what analyzer 1.7.3 with the semantic model fitted on dev..dev53 reaches there
 #: (holdout35-38, holdout43-46, holdout51-58 and holdout63-66: P 0.863 / R 0.824)
 SEMANTIC_FLOOR = (0.84, 0.80)
 
