@@ -37,10 +37,12 @@ covered. The method, per requirement:
 4. **Evidence model** (``agents.evidence_model``): a logistic regression over the rules'
    signals and the requirement's *focus* in its evidence document (how central the topic
    is there, whether neighbouring duties of the same article are evidenced there, the
-   section heading, whether the quote is a comma list or evidence for many requirements)
-   confirms or withdraws the rules' credit, or grants ``partial`` where the rules found
-   evidence but stopped short. Fitted on the tuning sets only; the rationale names the
-   signals that decided.
+   section heading, whether the quote is a comma list or evidence for many requirements,
+   and whether the evidence document's title makes it the kind of document the duty
+   belongs in: the incident procedure for an incident duty, the third-party policy for
+   the board's approval of that policy) confirms or withdraws the rules' credit, or
+   grants ``partial`` where the rules found evidence but stopped short. Fitted on the
+   tuning sets only; the rationale names the signals that decided.
 
 What is never evidence, before any of this: sentences that defer, plan or point elsewhere
 ("methodology in preparation", "see the Backup Standard", "out of scope"), the names of
@@ -113,7 +115,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.7.3"
+ANALYZER_VERSION = "1.8.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -631,6 +633,10 @@ class _Passage:
     #: incident procedure, third-party policy, test programme): evidence for the
     #: requirements marked ``security_policy_only`` in the catalog
     security_document: bool = True
+    #: what the document is, by its title (``_document_kinds``): "continuity",
+    #: "incident", "third_party", "testing", "security", "risk"; empty when the title
+    #: says nothing
+    kinds: frozenset[str] = frozenset()
     _freqs: list[tuple[str, float]] | None = field(default=None, repr=False)
     _windows: list[frozenset[str]] | None = field(default=None, repr=False)
     _ict_windows: list[frozenset[str]] | None = field(default=None, repr=False)
@@ -1307,6 +1313,71 @@ def _is_security_document(document: Document) -> bool:
     return bool(_SECURITY_DOCUMENT_RE.search(title)) or not _OTHER_ICT_DOCUMENT_RE.search(title)
 
 
+#: The kinds of ICT document DORA gives their own articles, read from a document's title
+#: (file name and first heading). Why: the labelers credit "the management body approves
+#: the third-party policy" (Art. 5(2)(h)) in the third-party policy that says "Approved
+#: by the Board", and an incident duty in the incident playbook however informally it is
+#: worded, while the same words in another kind of document are usually a mention. The
+#: evidence model weighs whether the evidence document is of the requirement's kind.
+_DOCUMENT_KIND_RES: dict[str, re.Pattern[str]] = {
+    "continuity": re.compile(
+        r"contin|\bbcp|\bbcm|disaster|recover|crisis|notfall|backup|restor|\bdr\b", re.I
+    ),
+    "incident": re.compile(r"incident|on.?call|\bsoc\b|breach|st\xf6rung|vorfall", re.I),
+    "third_party": re.compile(
+        r"third.?part|outsourc|supplier|vendor|provider|delegat|sourcing|dienstleist", re.I
+    ),
+    "testing": re.compile(r"\btest|tlpt|pen.?test|penetration", re.I),
+    "security": re.compile(
+        r"secur|isms|access|crypt|\bkeys?\b|key.?manag|network|patch|identit|\biam\b"
+        r"|password|logging|pssi|\bchange|develop|asset|sicherheit|s\xe9curit|seguridad|sicurezza",
+        re.I,
+    ),
+    "risk": re.compile(r"ict.?risk|framework|governance|strateg|resilien|risk.?approach", re.I),
+}
+
+#: The kind of document each article's duties belong in (DORA, RTS 2024/1774); an
+#: article absent here (Art. 45 information sharing) has no kind
+_ARTICLE_KINDS: dict[str, frozenset[str]] = {
+    **{f"DORA Art. {n}": frozenset({"risk"}) for n in (5, 6, 7, 8, 13, 15, 16)},
+    "DORA Art. 9": frozenset({"security"}),
+    "DORA Art. 10": frozenset({"security", "incident"}),
+    "DORA Art. 11": frozenset({"continuity"}),
+    "DORA Art. 12": frozenset({"continuity"}),
+    "DORA Art. 14": frozenset({"continuity", "incident"}),
+    **{f"DORA Art. {n}": frozenset({"incident"}) for n in (17, 18, 19, 20, 23)},
+    **{f"DORA Art. {n}": frozenset({"testing"}) for n in (24, 25, 26, 27)},
+    **{f"DORA Art. {n}": frozenset({"third_party"}) for n in (28, 29, 30)},
+    **{
+        f"RTS 2024/1774 Art. {n}": frozenset({"security"})
+        for n in (2, *range(4, 22), 29, *range(32, 36), 37)
+    },
+    **{f"RTS 2024/1774 Art. {n}": frozenset({"risk"}) for n in (3, 27, 28, 30, 31, 41)},
+    **{f"RTS 2024/1774 Art. {n}": frozenset({"incident"}) for n in (22, 23)},
+    **{f"RTS 2024/1774 Art. {n}": frozenset({"continuity"}) for n in (24, 25, 26, 39, 40)},
+    "RTS 2024/1774 Art. 36": frozenset({"testing"}),
+    "RTS 2024/1774 Art. 38": frozenset({"security", "risk"}),
+}
+#: ... and the points of DORA Art. 5(2) that name their own document
+_REQUIREMENT_KINDS: dict[str, frozenset[str]] = {
+    "DORA-5-2-b": frozenset({"security"}),
+    "DORA-5-2-e": frozenset({"continuity"}),
+    "DORA-5-2-h": frozenset({"third_party"}),
+    "DORA-5-2-i": frozenset({"incident", "third_party"}),
+}
+
+
+def _document_kinds(document: Document) -> frozenset[str]:
+    """What the document is, by its file name and first heading (none: the title is silent)."""
+    first = next((s.heading for s in document.sections if s.heading), "")
+    title = f"{Path(document.info.path).stem.replace('_', ' ')} {first}"
+    return frozenset(kind for kind, pattern in _DOCUMENT_KIND_RES.items() if pattern.search(title))
+
+
+def _requirement_kinds(req: Requirement) -> frozenset[str]:
+    return _REQUIREMENT_KINDS.get(req.id) or _ARTICLE_KINDS.get(req.article, frozenset())
+
+
 def _passages(documents: DocumentSet) -> list[_Passage]:
     passages: list[_Passage] = []
     # a provider introduced in one document (the outsourcing policy: 'Cloudline Technology
@@ -1330,8 +1401,10 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
         share = sum(ict) / len(own) if own else 0.0
         ict_document = bool(own) and share >= ICT_DOCUMENT_SHARE
         security = _is_security_document(doc)
+        kinds = _document_kinds(doc)
         for passage, has_term in zip(own, ict, strict=True):
             passage.security_document = security
+            passage.kinds = kinds
             passage.ict_context = ict_document or has_term
             passage.ict_document = ict_document
             passage.ict_share = share
@@ -1753,6 +1826,9 @@ def _assess(
     signals.heading_scope = float(bool(_INTRO_HEADING_RE.search(top.passage.heading)))
     signals.passage_length = log_count(len(top.passage.tokens))
     signals.document_ict_share = top.passage.ict_share
+    wanted = _requirement_kinds(req)
+    signals.kind_match = float(bool(wanted & top.passage.kinds))
+    signals.kind_other = float(bool(top.passage.kinds) and not wanted & top.passage.kinds)
     if missing is not None:
         return _Assessed(req, assessment, signals, weak=evidence[:1])
     return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
@@ -1981,6 +2057,8 @@ _SIGNAL_WORDS = {
     "heading_scope": "section is a scope or purpose statement",
     "shared": "same passage is evidence for other requirements",
     "passage_length": "length of the passage",
+    "kind_match": "the document is of the kind this duty belongs in",
+    "kind_other": "the document is of another kind than this duty's",
     "bm25_relative": "how central the topic is to its document",
     "bm25_rank": "requirements that match the document better",
     "has_frequency": "requirement has a frequency",

@@ -96,6 +96,10 @@ class Signals:
     #: share of the evidence document's passages that use ICT wording (an AML or claims
     #: policy that mentions a system now and then is not ICT evidence)
     document_ict_share: float = 0.0
+    #: the evidence document's title says it is of the kind the requirement's duty
+    #: belongs in (the incident procedure for an incident duty), or of another kind only
+    kind_match: float = 0.0
+    kind_other: float = 0.0
     #: the requirement states a frequency; it comes from RTS 2024/1774
     has_frequency: float = 0.0
     rts: float = 0.0

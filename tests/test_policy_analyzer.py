@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from agents.analysis import (
+    _document_kinds,
     analysis_signals,
     analyze,
     analyze_paths,
@@ -166,7 +167,7 @@ def test_results_are_consistent(access_results: AnalysisResults) -> None:
     assert sum(c.requirements for c in access_results.chapters) == len(applicable)
     for chapter in access_results.chapters:
         assert chapter.covered + chapter.partial + chapter.missing == chapter.requirements
-    assert access_results.catalog_version == "2026.11.2"
+    assert access_results.catalog_version == "2026.11.3"
     # deterministic
     assert _run([ACCESS]).model_dump() == access_results.model_dump()
 
@@ -248,86 +249,90 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.7.3 with evidence
-#: model 2 (refitted on dev..dev53) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.8.0 with evidence
+#: model 3 (fitted on dev..dev61) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41 and dev53 are Art. 16 firms; dev40 is a founder-written microenterprise. What
-#: the held-out sets gave when measured once with the analyzer frozen is in the bench
-#: docstring; the floors here are for the current commit.
+#: dev41, dev53 and dev55 are Art. 16 firms; dev40, dev56 and dev59 are founder-written
+#: microenterprises. What the held-out sets gave when measured once with the analyzer
+#: frozen is in the bench docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.85, 0.90),
-    ("dev2", 0.94, 0.86),
-    ("dev3", 0.86, 0.87),
-    ("dev4", 0.79, 0.81),
-    ("dev5", 0.82, 0.93),
-    ("dev6", 0.74, 0.82),
-    ("dev7", 0.77, 0.38),
-    ("dev8", 0.79, 0.74),
-    ("dev9", 0.89, 0.82),
-    ("dev10", 0.70, 0.86),
-    ("dev11", 0.70, 0.90),
-    ("dev12", 0.74, 0.82),
-    ("dev13", 0.73, 0.76),
-    ("dev14", 0.80, 0.93),
-    ("dev15", 0.80, 0.81),
-    ("dev16", 0.87, 0.78),
-    ("dev17", 0.82, 0.87),
-    ("dev18", 0.82, 0.82),
-    ("dev19", 0.83, 0.72),
-    ("dev20", 0.83, 0.78),
-    ("dev21", 0.79, 0.92),
-    ("dev22", 0.82, 0.88),
+    ("dev", 0.83, 0.92),
+    ("dev2", 0.94, 0.83),
+    ("dev3", 0.85, 0.88),
+    ("dev4", 0.82, 0.79),
+    ("dev5", 0.84, 0.94),
+    ("dev6", 0.79, 0.76),
+    ("dev7", 0.81, 0.45),
+    ("dev8", 0.79, 0.68),
+    ("dev9", 0.87, 0.85),
+    ("dev10", 0.74, 0.87),
+    ("dev11", 0.68, 0.89),
+    ("dev12", 0.78, 0.85),
+    ("dev13", 0.73, 0.74),
+    ("dev14", 0.83, 0.92),
+    ("dev15", 0.83, 0.84),
+    ("dev16", 0.88, 0.82),
+    ("dev17", 0.84, 0.90),
+    ("dev18", 0.85, 0.85),
+    ("dev19", 0.87, 0.75),
+    ("dev20", 0.89, 0.75),
+    ("dev21", 0.83, 0.92),
+    ("dev22", 0.85, 0.89),
     ("dev23", 0.75, 0.89),
-    ("dev24", 0.81, 0.71),
-    ("dev25", 0.80, 0.73),
-    ("dev26", 0.83, 0.89),
-    ("dev27", 0.79, 0.74),
-    ("dev28", 0.89, 0.78),
-    ("dev29", 0.85, 0.80),
-    ("dev30", 0.90, 0.86),
-    ("dev31", 0.73, 0.65),
-    ("dev32", 0.83, 0.76),
-    ("dev33", 0.83, 0.84),
+    ("dev24", 0.87, 0.71),
+    ("dev25", 0.82, 0.77),
+    ("dev26", 0.87, 0.89),
+    ("dev27", 0.83, 0.79),
+    ("dev28", 0.89, 0.84),
+    ("dev29", 0.87, 0.82),
+    ("dev30", 0.89, 0.84),
+    ("dev31", 0.75, 0.66),
+    ("dev32", 0.84, 0.81),
+    ("dev33", 0.85, 0.86),
     ("dev34", 0.86, 0.76),
-    ("dev35", 0.79, 0.65),
-    ("dev36", 0.85, 0.80),
-    ("dev37", 0.87, 0.87),
-    ("dev38", 0.76, 0.84),
-    ("dev39", 0.82, 0.72),
-    ("dev40", 0.83, 0.42),
-    ("dev41", 0.69, 0.79),
-    ("dev42", 0.83, 0.86),
-    ("dev43", 0.84, 0.91),
-    ("dev44", 0.80, 0.82),
-    ("dev45", 0.81, 0.86),
-    ("dev46", 0.85, 0.83),
-    ("dev47", 0.83, 0.76),
-    ("dev48", 0.87, 0.88),
-    ("dev49", 0.81, 0.90),
-    ("dev50", 0.87, 0.86),
-    ("dev51", 0.82, 0.71),
-    ("dev52", 0.79, 0.84),
-    ("dev53", 0.86, 0.73),
-    ("holdout35", 0.81, 0.85),
-    ("holdout36", 0.79, 0.79),
+    ("dev35", 0.81, 0.65),
+    ("dev36", 0.89, 0.81),
+    ("dev37", 0.90, 0.87),
+    ("dev38", 0.80, 0.81),
+    ("dev39", 0.81, 0.73),
+    ("dev40", 0.79, 0.44),
+    ("dev41", 0.75, 0.77),
+    ("dev42", 0.88, 0.86),
+    ("dev43", 0.84, 0.90),
+    ("dev44", 0.79, 0.81),
+    ("dev45", 0.86, 0.85),
+    ("dev46", 0.86, 0.85),
+    ("dev47", 0.91, 0.74),
+    ("dev48", 0.91, 0.90),
+    ("dev49", 0.79, 0.92),
+    ("dev50", 0.85, 0.87),
+    ("dev51", 0.87, 0.72),
+    ("dev52", 0.82, 0.84),
+    ("dev53", 0.88, 0.76),
+    ("dev54", 0.83, 0.87),
+    ("dev55", 0.88, 0.82),
+    ("dev56", 0.84, 0.66),
+    ("dev57", 0.89, 0.88),
+    ("dev58", 0.90, 0.83),
+    ("dev59", 0.92, 0.74),
+    ("dev60", 0.88, 0.86),
+    ("dev61", 0.82, 0.73),
+    ("holdout35", 0.82, 0.86),
+    ("holdout36", 0.78, 0.81),
     ("holdout37", 0.81, 0.86),
-    ("holdout38", 0.85, 0.87),
-    ("holdout43", 0.83, 0.85),
-    ("holdout44", 0.82, 0.81),
-    ("holdout45", 0.90, 0.80),
-    ("holdout46", 0.87, 0.83),
-    ("holdout51", 0.86, 0.82),
-    ("holdout52", 0.79, 0.77),
-    ("holdout53", 0.81, 0.88),
-    ("holdout54", 0.88, 0.59),
-    ("holdout55", 0.80, 0.80),
-    ("holdout56", 0.84, 0.70),
-    ("holdout57", 0.78, 0.88),
-    ("holdout58", 0.82, 0.76),
-    ("holdout63", 0.81, 0.85),
-    ("holdout64", 0.79, 0.78),
-    ("holdout65", 0.81, 0.57),
-    ("holdout66", 0.89, 0.87),
+    ("holdout38", 0.84, 0.79),
+    ("holdout43", 0.87, 0.87),
+    ("holdout44", 0.85, 0.81),
+    ("holdout45", 0.88, 0.82),
+    ("holdout46", 0.88, 0.87),
+    ("holdout51", 0.90, 0.85),
+    ("holdout52", 0.83, 0.81),
+    ("holdout53", 0.83, 0.88),
+    ("holdout54", 0.91, 0.65),
+    ("holdout55", 0.83, 0.82),
+    ("holdout56", 0.86, 0.77),
+    ("holdout57", 0.79, 0.87),
+    ("holdout58", 0.82, 0.81),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -744,6 +749,30 @@ def test_an_unknown_entity_type_is_refused_with_the_valid_ones() -> None:
             "The SOC monitors security events 24/7 and must raise an alert for suspicious "
             "processes, malware and privilege escalation on endpoints and servers.",
         ),
+        (
+            "RTS1774-2-2-e",
+            "Compliance with this policy",
+            "All employees and contractors follow this ICT security standard. Breaches of this "
+            "standard may lead to disciplinary sanctions, up to termination of employment.",
+        ),
+        (
+            "DORA-24-4",
+            "Penetration testing",
+            "An external specialist firm performs a penetration test of every internet-facing "
+            "ICT system at least once a year; it must not have built or operated it.",
+        ),
+        (
+            "DORA-13-4",
+            "Monitoring the strategy",
+            "Each quarter the ICT risk function assesses whether the digital operational "
+            "resilience strategy has the intended effect and analyses recurring incidents.",
+        ),
+        (
+            "DORA-5-2-i",
+            "Major incidents",
+            "For every major ICT incident the CEO calls the Board chair the same day, and the "
+            "Board gets a written summary of impact, response and new controls.",
+        ),
     ],
 )
 def test_practitioners_wording_is_read_as_the_duty(
@@ -751,7 +780,9 @@ def test_practitioners_wording_is_read_as_the_duty(
 ) -> None:
     """Runbooks name the comms lead rather than a "communication policy", rate and retest
     findings rather than "prioritise and validate", and watch for suspicious processes
-    rather than "anomalous activities": the catalog's phrasing reads them as the duty."""
+    rather than "anomalous activities"; policies say "disciplinary action", "an external
+    specialist firm", "the intended effect" and "the CEO informs the Board chair": the
+    catalog's phrasing reads them as the duty."""
     doc = tmp_path / "ict-operations-runbook.md"
     doc.write_text(f"# ICT operations runbook\n\n## 1 {heading}\n\n{text}\n", encoding="utf-8")
     results = analyze(load_documents([doc]), EntityProfile(), evidence_model=False)
@@ -779,3 +810,38 @@ def test_a_provider_introduced_in_one_document_is_a_provider_in_the_others(
     assert _by_id(alone)["DORA-12-3"].coverage in FOUND
     together = analyze(load_documents([tmp_path]), EntityProfile(), evidence_model=False)
     assert _by_id(together)["DORA-12-3"].coverage == "missing"
+
+
+@pytest.mark.parametrize(
+    ("name", "heading", "kinds"),
+    [
+        ("suppliers-we-depend-on.md", "Suppliers we depend on", {"third_party"}),
+        ("BLJ_NNP-01_Business_Continuity_Plan.md", "Business continuity", {"continuity"}),
+        ("incident-playbook.md", "Incident playbook", {"incident"}),
+        ("ict-risk-and-security-policy.md", "ICT risk and security policy", {"risk", "security"}),
+        ("if-things-break.md", "If things break", set()),
+    ],
+)
+def test_a_documents_kind_is_read_from_its_title(
+    tmp_path: Path, name: str, heading: str, kinds: set[str]
+) -> None:
+    doc = tmp_path / name
+    doc.write_text(f"# {heading}\n\nWe do this every week.\n", encoding="utf-8")
+    assert _document_kinds(load_documents([doc]).documents[0]) == kinds
+
+
+def test_the_evidence_document_kind_is_a_signal(tmp_path: Path) -> None:
+    """An incident duty evidenced in the incident playbook is in its own kind of document;
+    a supplier clause there is in another kind: the evidence model weighs both."""
+    doc = tmp_path / "incident-playbook.md"
+    doc.write_text(
+        "# Incident playbook\n\n## 1 Handling incidents\n\nThe on-call engineer detects, "
+        "classifies and manages every ICT-related incident under this incident management "
+        "process and notifies the Head of IT within one hour.\n\n## 2 Suppliers\n\nEvery "
+        "contract with an ICT third-party service provider sets out termination rights and "
+        "an exit strategy for the ICT services it supports.\n",
+        encoding="utf-8",
+    )
+    signals = dict(analysis_signals(load_documents([doc]), EntityProfile()))
+    assert (signals["DORA-17-1"].kind_match, signals["DORA-17-1"].kind_other) == (1.0, 0.0)
+    assert (signals["DORA-28-8"].kind_match, signals["DORA-28-8"].kind_other) == (0.0, 1.0)
