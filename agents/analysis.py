@@ -1348,9 +1348,12 @@ _ARTICLE_KINDS: dict[str, frozenset[str]] = {
     **{f"DORA Art. {n}": frozenset({"incident"}) for n in (17, 18, 19, 20, 23)},
     **{f"DORA Art. {n}": frozenset({"testing"}) for n in (24, 25, 26, 27)},
     **{f"DORA Art. {n}": frozenset({"third_party"}) for n in (28, 29, 30)},
+    # the ICT security policies are part of the ICT risk management framework (Art. 2(1)):
+    # many entities write them into the framework document itself
+    "RTS 2024/1774 Art. 2": frozenset({"security", "risk"}),
     **{
         f"RTS 2024/1774 Art. {n}": frozenset({"security"})
-        for n in (2, *range(4, 22), 29, *range(32, 36), 37)
+        for n in (*range(4, 22), 29, *range(32, 36), 37)
     },
     **{f"RTS 2024/1774 Art. {n}": frozenset({"risk"}) for n in (3, 27, 28, 30, 31, 41)},
     **{f"RTS 2024/1774 Art. {n}": frozenset({"incident"}) for n in (22, 23)},

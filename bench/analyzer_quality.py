@@ -199,8 +199,8 @@ measured: lexical P 0.854 / R 0.807.
 
 Analyzer 1.8.0 (the evidence document's kind as a signal; catalog 2026.11.3) with both
 models fitted on dev..dev61, on the 16 held-out sets (rounds 9, 11, 13 and 14): lexical
-**P 0.867 / R 0.845** (analyzer 1.7.3 on the same sets: P 0.853 / R 0.824), semantic mode
-SEMANTIC-FIGURES.
+**P 0.856 / R 0.855** (analyzer 1.7.3 on the same sets: P 0.853 / R 0.824), semantic mode
+**P 0.862 / R 0.858**.
 
 Each document is analysed on its own; a requirement counts as *found* when the analyzer
 marks it ``covered`` or ``partial``. Precision and recall are micro-averaged over all
