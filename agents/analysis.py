@@ -1305,11 +1305,16 @@ _OTHER_ICT_DOCUMENT_RE = re.compile(
 _SECURITY_DOCUMENT_RE = re.compile(r"secur|isms|ict.?risk|framework|pssi|cyber", re.IGNORECASE)
 
 
+def _title(document: Document) -> str:
+    """What a document calls itself: its file name and its first heading."""
+    first = next((s.heading for s in document.sections if s.heading), "")
+    return f"{Path(document.info.path).stem} {first}"
+
+
 def _is_security_document(document: Document) -> bool:
     """Whether the document may be (part of) the ICT security policies, judged by its file
     name and first heading; a title that says nothing either way counts as one."""
-    first = next((s.heading for s in document.sections if s.heading), "")
-    title = f"{Path(document.info.path).stem} {first}"
+    title = _title(document)
     return bool(_SECURITY_DOCUMENT_RE.search(title)) or not _OTHER_ICT_DOCUMENT_RE.search(title)
 
 
@@ -1372,8 +1377,7 @@ _REQUIREMENT_KINDS: dict[str, frozenset[str]] = {
 
 def _document_kinds(document: Document) -> frozenset[str]:
     """What the document is, by its file name and first heading (none: the title is silent)."""
-    first = next((s.heading for s in document.sections if s.heading), "")
-    title = f"{Path(document.info.path).stem.replace('_', ' ')} {first}"
+    title = _title(document).replace("_", " ")  # "BCP_Plan": \b needs the underscore gone
     return frozenset(kind for kind, pattern in _DOCUMENT_KIND_RES.items() if pattern.search(title))
 
 

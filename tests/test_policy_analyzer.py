@@ -783,8 +783,8 @@ def test_practitioners_wording_is_read_as_the_duty(
 ) -> None:
     """Runbooks name the comms lead rather than a "communication policy", rate and retest
     findings rather than "prioritise and validate", and watch for suspicious processes
-    rather than "anomalous activities"; policies say "disciplinary action", "an external
-    specialist firm", "the intended effect" and "the CEO informs the Board chair": the
+    rather than "anomalous activities"; policies say "disciplinary sanctions", "an external
+    specialist firm", "the intended effect" and "the CEO calls the Board chair": the
     catalog's phrasing reads them as the duty."""
     doc = tmp_path / "ict-operations-runbook.md"
     doc.write_text(f"# ICT operations runbook\n\n## 1 {heading}\n\n{text}\n", encoding="utf-8")
