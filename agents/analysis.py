@@ -115,7 +115,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.8.0"
+ANALYZER_VERSION = "1.9.0"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -825,7 +825,10 @@ _DEFERRAL_RE = re.compile(
     r"|status\W+(?:planned|open|not started|draft)|to be (?:added|included|presented|reviewed"
     r"|extended)|postponed|(?:asked|discussed|questioned|considered) whether"
     r"|intends? to (?:introduce|implement|establish|adopt|develop|start)"
-    r"|(?:is|are) not (?:yet )?(?:in|included in|contained in) the current|not repeated here"
+    r"|(?:is|are) not (?:yet )?(?:in|included in|contained in) the current"
+    # "rules for working from home are set there and are not repeated in this policy"
+    r"|not repeated (?:here|in this (?:policy|document|standard|procedure|page))"
+    r"|\b(?:set|set out|defined|described|documented|laid down) there\b"
     # "a TLPT clause is not currently required", "is not included in any contract, because
     # we are not required to ...", "will be added to the clause library in Q1 2026", "a
     # cyber vault is being procured, with target operation by the end of 2026", "are only
@@ -1722,6 +1725,17 @@ def _assess(
         # the closest ICT passage below the on-topic bar: its signals let the evidence
         # model weigh a paraphrase; it is shown only if the model credits it
         on_topic = [m for m in ict_matches if m.relevance >= WEAK_RELEVANCE][:1]
+        if not on_topic and prep.keys[j]:
+            # or, further off, a passage that shows the duty's key words together: "is a
+            # disciplinary matter under the Staff Handbook" matches no search phrase of
+            # RTS 2024/1774 Art. 2(2)(e) well, but it is the key. Founder-written pages
+            # state duties in words no phrase list foresees; the model weighs the rest.
+            on_topic = [
+                m
+                for m in ict_matches
+                if all(_shown_in_window(prep.elements[j][i], [m]) for i in prep.keys[j])
+            ][:1]
+            signals.keyed_weak = float(bool(on_topic))
         if not on_topic:
             return _Assessed(req, missing, signals)
         signals.weak_evidence = 1.0
@@ -2071,6 +2085,7 @@ _SIGNAL_WORDS = {
     "has_frequency": "requirement has a frequency",
     "rts": "requirement from RTS 2024/1774",
     "weak_evidence": "closest passage below the on-topic bar",
+    "keyed_weak": "only the key words matched, not a search phrase",
     "document_ict_share": "share of the document written about ICT",
     "same_article": "other duties of the same article evidenced in the document",
     "document_found": "requirements evidenced in the document",

@@ -93,6 +93,9 @@ class Signals:
     bm25_rank: float = 1.0
     #: no passage reached the on-topic bar: the signals describe the closest one below it
     weak_evidence: float = 0.0
+    #: ... and further off still: no search phrase matched half its terms, but the key
+    #: words of the duty stand together in one sentence window of the passage
+    keyed_weak: float = 0.0
     #: share of the evidence document's passages that use ICT wording (an AML or claims
     #: policy that mentions a system now and then is not ICT evidence)
     document_ict_share: float = 0.0

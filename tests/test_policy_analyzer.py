@@ -167,7 +167,7 @@ def test_results_are_consistent(access_results: AnalysisResults) -> None:
     assert sum(c.requirements for c in access_results.chapters) == len(applicable)
     for chapter in access_results.chapters:
         assert chapter.covered + chapter.partial + chapter.missing == chapter.requirements
-    assert access_results.catalog_version == "2026.11.3"
+    assert access_results.catalog_version == "2026.11.4"
     # deterministic
     assert _run([ACCESS]).model_dump() == access_results.model_dump()
 
@@ -249,98 +249,101 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.8.0 with evidence
-#: model 3 (fitted on dev..dev61) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.0 with evidence
+#: model 4 (fitted on dev..dev65) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
 #: dev41, dev53 and dev55 are Art. 16 firms; dev40, dev56 and dev59 are founder-written
 #: microenterprises. What the held-out sets gave when measured once with the analyzer
 #: frozen is in the bench docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.82, 0.94),
-    ("dev2", 0.94, 0.86),
+    ("dev", 0.83, 0.94),
+    ("dev2", 0.94, 0.83),
     ("dev3", 0.84, 0.89),
-    ("dev4", 0.74, 0.80),
-    ("dev5", 0.83, 0.94),
-    ("dev6", 0.77, 0.76),
-    ("dev7", 0.81, 0.47),
-    ("dev8", 0.79, 0.70),
-    ("dev9", 0.87, 0.86),
-    ("dev10", 0.73, 0.87),
-    ("dev11", 0.67, 0.91),
-    ("dev12", 0.78, 0.85),
-    ("dev13", 0.72, 0.75),
+    ("dev4", 0.75, 0.81),
+    ("dev5", 0.85, 0.94),
+    ("dev6", 0.78, 0.76),
+    ("dev7", 0.80, 0.48),
+    ("dev8", 0.80, 0.75),
+    ("dev9", 0.86, 0.88),
+    ("dev10", 0.74, 0.87),
+    ("dev11", 0.69, 0.91),
+    ("dev12", 0.76, 0.83),
+    ("dev13", 0.75, 0.75),
     ("dev14", 0.81, 0.93),
-    ("dev15", 0.81, 0.84),
-    ("dev16", 0.87, 0.82),
-    ("dev17", 0.83, 0.90),
-    ("dev18", 0.84, 0.86),
-    ("dev19", 0.85, 0.76),
-    ("dev20", 0.88, 0.76),
-    ("dev21", 0.83, 0.94),
-    ("dev22", 0.84, 0.90),
+    ("dev15", 0.80, 0.87),
+    ("dev16", 0.86, 0.83),
+    ("dev17", 0.84, 0.89),
+    ("dev18", 0.85, 0.87),
+    ("dev19", 0.86, 0.77),
+    ("dev20", 0.87, 0.77),
+    ("dev21", 0.83, 0.93),
+    ("dev22", 0.84, 0.91),
     ("dev23", 0.75, 0.89),
-    ("dev24", 0.85, 0.72),
-    ("dev25", 0.82, 0.78),
+    ("dev24", 0.84, 0.73),
+    ("dev25", 0.81, 0.79),
     ("dev26", 0.87, 0.90),
     ("dev27", 0.82, 0.81),
-    ("dev28", 0.88, 0.85),
-    ("dev29", 0.86, 0.82),
+    ("dev28", 0.89, 0.86),
+    ("dev29", 0.86, 0.84),
     ("dev30", 0.87, 0.85),
-    ("dev31", 0.74, 0.68),
+    ("dev31", 0.73, 0.71),
     ("dev32", 0.83, 0.83),
-    ("dev33", 0.83, 0.88),
-    ("dev34", 0.85, 0.77),
-    ("dev35", 0.80, 0.67),
-    ("dev36", 0.87, 0.83),
+    ("dev33", 0.84, 0.88),
+    ("dev34", 0.86, 0.79),
+    ("dev35", 0.81, 0.71),
+    ("dev36", 0.88, 0.84),
     ("dev37", 0.89, 0.89),
-    ("dev38", 0.78, 0.82),
-    ("dev39", 0.79, 0.75),
-    ("dev40", 0.77, 0.44),
-    ("dev41", 0.73, 0.77),
-    ("dev42", 0.86, 0.86),
-    ("dev43", 0.84, 0.92),
-    ("dev44", 0.79, 0.81),
-    ("dev45", 0.84, 0.86),
-    ("dev46", 0.86, 0.86),
-    ("dev47", 0.92, 0.76),
-    ("dev48", 0.91, 0.90),
-    ("dev49", 0.78, 0.92),
-    ("dev50", 0.83, 0.87),
-    ("dev51", 0.86, 0.73),
+    ("dev38", 0.77, 0.82),
+    ("dev39", 0.80, 0.76),
+    ("dev40", 0.76, 0.47),
+    ("dev41", 0.73, 0.76),
+    ("dev42", 0.88, 0.87),
+    ("dev43", 0.85, 0.92),
+    ("dev44", 0.78, 0.82),
+    ("dev45", 0.83, 0.88),
+    ("dev46", 0.85, 0.86),
+    ("dev47", 0.91, 0.78),
+    ("dev48", 0.90, 0.89),
+    ("dev49", 0.79, 0.93),
+    ("dev50", 0.84, 0.88),
+    ("dev51", 0.85, 0.75),
     ("dev52", 0.81, 0.87),
-    ("dev53", 0.88, 0.76),
-    ("dev54", 0.83, 0.89),
-    ("dev55", 0.86, 0.82),
-    ("dev56", 0.83, 0.66),
-    ("dev57", 0.89, 0.91),
-    ("dev58", 0.89, 0.83),
-    ("dev59", 0.89, 0.76),
-    ("dev60", 0.87, 0.86),
-    ("dev61", 0.80, 0.74),
+    ("dev53", 0.88, 0.79),
+    ("dev54", 0.84, 0.88),
+    ("dev55", 0.87, 0.84),
+    ("dev56", 0.83, 0.69),
+    ("dev57", 0.89, 0.90),
+    ("dev58", 0.88, 0.84),
+    ("dev59", 0.90, 0.80),
+    ("dev60", 0.88, 0.87),
+    ("dev61", 0.79, 0.74),
+    ("dev62", 0.85, 0.93),
+    ("dev63", 0.85, 0.87),
+    ("dev64", 0.85, 0.90),
+    ("dev65", 0.87, 0.75),
     ("holdout35", 0.81, 0.87),
-    ("holdout36", 0.77, 0.81),
-    ("holdout37", 0.79, 0.88),
-    ("holdout38", 0.84, 0.81),
+    ("holdout36", 0.78, 0.82),
+    ("holdout37", 0.78, 0.87),
+    ("holdout38", 0.83, 0.82),
     ("holdout43", 0.85, 0.88),
-    ("holdout44", 0.84, 0.81),
+    ("holdout44", 0.83, 0.81),
     ("holdout45", 0.87, 0.83),
-    ("holdout46", 0.85, 0.88),
-    ("holdout51", 0.89, 0.87),
-    ("holdout52", 0.83, 0.82),
-    ("holdout53", 0.81, 0.89),
-    ("holdout54", 0.91, 0.66),
-    ("holdout55", 0.82, 0.84),
-    ("holdout56", 0.84, 0.77),
-    ("holdout57", 0.78, 0.87),
-    ("holdout58", 0.80, 0.82),
+    ("holdout46", 0.86, 0.89),
+    ("holdout51", 0.89, 0.86),
+    ("holdout52", 0.83, 0.84),
+    ("holdout53", 0.82, 0.89),
+    ("holdout54", 0.90, 0.68),
+    ("holdout55", 0.80, 0.84),
+    ("holdout56", 0.84, 0.81),
+    ("holdout57", 0.77, 0.87),
+    ("holdout58", 0.82, 0.83),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
-#: procedure keeps "the internal incident register", which reads like incident recording;
-#: dev19's remote-work allowance policy points to the Information Security Policy ("rules
-#: for working securely from home are set there and are not repeated in this policy"),
-#: a deferral the rules do not yet read as one (analyzer 1.8.0)
-DISTRACTOR_SLIPS = {"dev12": 1, "dev19": 1, "dev23": 1}
+#: procedure keeps "the internal incident register", which reads like incident recording
+#: (dev19's remote-work policy, "rules for working securely from home are set there and
+#: are not repeated in this policy", is read as the deferral it is from analyzer 1.9.0)
+DISTRACTOR_SLIPS = {"dev12": 1, "dev23": 1}
 
 
 @pytest.mark.parametrize(("name", "precision", "recall"), QUALITY_FLOORS)
@@ -688,6 +691,9 @@ _SBOM_DONE = (
         "open-source libraries of every in-house application every week.",
         "Weekly tracking of the open-source libraries of every in-house application will be "
         "added to the standard if the Board asks for it.",
+        # a pointer that says the rules live there, in so many words
+        "Secure coding rules: weekly tracking of the versions of the open-source libraries "
+        "of every in-house application is set there and not repeated in this standard.",
     ],
 )
 def test_trials_plans_and_open_questions_are_not_evidence(tmp_path: Path, not_done: str) -> None:
@@ -848,3 +854,31 @@ def test_the_evidence_document_kind_is_a_signal(tmp_path: Path) -> None:
     signals = dict(analysis_signals(load_documents([doc]), EntityProfile()))
     assert (signals["DORA-17-1"].kind_match, signals["DORA-17-1"].kind_other) == (1.0, 0.0)
     assert (signals["DORA-28-8"].kind_match, signals["DORA-28-8"].kind_other) == (0.0, 1.0)
+
+
+def test_a_passage_with_only_the_key_words_is_weak_evidence(tmp_path: Path) -> None:
+    """ "Is a disciplinary matter" matches no search phrase of RTS 2024/1774 Art. 2(2)(e)
+    well, but it is the duty's key: the passage is weighed as weak, key-only evidence
+    (``keyed_weak``) instead of the requirement having none. The same page without the
+    sentence gives the model nothing to weigh."""
+    page = (
+        "# How we run security\n\n## 1 Laptops\n\nEvery laptop is enrolled in MDM and has "
+        "disk encryption on.\n\n## 2 If you ignore this page\n\nWe are small, so we talk "
+        "first. {sentence}\n"
+    )
+    keyed = (
+        "But deliberately going around a control (disabling MDM, sharing credentials, "
+        "copying customer data to a personal device) is a disciplinary matter and can end "
+        "in dismissal. For contractors it is a breach of contract and we cut access the "
+        "same day."
+    )
+    signals = {}
+    for name, sentence in (("keyed", keyed), ("plain", "Ask in the security channel.")):
+        doc = tmp_path / f"{name}.md"
+        doc.write_text(page.format(sentence=sentence), encoding="utf-8")
+        signals[name] = dict(analysis_signals(load_documents([doc]), EntityProfile()))
+    found = signals["keyed"]["RTS1774-2-2-e"]
+    assert (found.keyed_weak, found.weak_evidence) == (1.0, 1.0)
+    assert found.relevance < 0.45  # below even the weak bar: only the key brought it
+    absent = signals["plain"]["RTS1774-2-2-e"]
+    assert (absent.keyed_weak, absent.weak_evidence) == (0.0, 0.0)
