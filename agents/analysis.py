@@ -1719,7 +1719,7 @@ def _assess(
             **base,
             coverage="missing",
             score=round(0.35 * matches[0].relevance, 4) if matches else 0.0,
-            rationale=f"No passage addresses this requirement{closest}.",
+            rationale=f"{_NO_PASSAGE}{closest}.",
         )
         signals.score = missing.score
         # the closest ICT passage below the on-topic bar: its signals let the evidence
@@ -1853,6 +1853,12 @@ def _assess(
     if missing is not None:
         return _Assessed(req, assessment, signals, weak=evidence[:1])
     return _Assessed(req, assessment, signals, top.index, tuple(m.index for m in all_on_topic))
+
+
+#: how a requirement without on-topic evidence is explained, and the same when the evidence
+#: model credits the closest passage below the on-topic bar
+_NO_PASSAGE = "No passage addresses this requirement"
+_WEAK_PASSAGE = "Only a passage below the on-topic bar addresses this requirement"
 
 
 def _limit_shared_evidence(assessed: Sequence[_Assessed]) -> None:
@@ -2146,8 +2152,12 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
             coverage = "partial"
             evidence = a.evidence or one.weak
             note += " Credited as partial: confirm the quoted evidence."
+        rationale = a.rationale
+        if coverage != "missing" and rationale.startswith(_NO_PASSAGE):
+            # credited on the closest passage: say what it is, not that there is none
+            rationale = _WEAK_PASSAGE + rationale.removeprefix(_NO_PASSAGE)
         one.assessment = a.model_copy(
-            update={"coverage": coverage, "rationale": a.rationale + note, "evidence": evidence}
+            update={"coverage": coverage, "rationale": rationale + note, "evidence": evidence}
         )
 
 
