@@ -337,6 +337,10 @@ QUALITY_FLOORS = [
     ("holdout56", 0.84, 0.81),
     ("holdout57", 0.77, 0.87),
     ("holdout58", 0.82, 0.83),
+    ("holdout75", 0.78, 0.87),
+    ("holdout76", 0.86, 0.89),
+    ("holdout77", 0.84, 0.85),
+    ("holdout78", 0.83, 0.66),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -367,11 +371,11 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
 #: what analyzer 1.9.0 with the semantic model fitted on dev..dev65 reaches there
-#: (holdout35-38, holdout43-46 and holdout51-58: P 0.868 / R 0.861)
-SEMANTIC_FLOOR = (0.84, 0.84)
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout75-78: P 0.867 / R 0.853)
+SEMANTIC_FLOOR = (0.84, 0.83)
 
 
-# 16 sets through the numpy encoder: about 5 min on an idle 2-core machine
+# 20 sets through the numpy encoder: about 5 min on an idle 2-core machine
 @pytest.mark.timeout(1500)
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
