@@ -201,16 +201,49 @@ def worker(
         err=True,
     )
 
+    stop_requested: list[float] = []
+
     def forward(signum: int, frame: Any) -> None:
         if child.poll() is None:
             child.send_signal(signum)
+            stop_requested.append(time.monotonic())
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     try:
-        code = child.wait()
+        code = _wait_for_child(child, stop_requested)
     finally:
         up.labels(pool=pool).set(0)
         poller.stop()
         server.shutdown()
     raise typer.Exit(code)
+
+
+#: seconds the worker child gets to stop after a forwarded SIGTERM/SIGINT before it is sent
+#: a second SIGTERM, under Kubernetes' default 30 s termination grace period
+STOP_GRACE_SECONDS = 20.0
+
+
+def _wait_for_child(child: subprocess.Popen[bytes], stop_requested: list[float]) -> int:
+    """The child's exit code, escalating a stop that did not take.
+
+    ``prefect worker start`` turns a first SIGTERM into a SIGINT to itself (a
+    KeyboardInterrupt in its event loop) and a second into SIGKILL. The interrupt is
+    sometimes lost and the worker keeps polling; the pod would then wait for the kubelet's
+    SIGKILL. After ``STOP_GRACE_SECONDS`` the second SIGTERM makes the stop certain, and
+    the wrapper reports what was asked of it: terminated by SIGTERM (143).
+    """
+    escalated = False
+    while True:
+        try:
+            code = child.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if (
+                stop_requested
+                and not escalated
+                and time.monotonic() - stop_requested[0] > STOP_GRACE_SECONDS
+            ):
+                child.send_signal(signal.SIGTERM)
+                escalated = True
+            continue
+        return 128 + signal.SIGTERM if escalated else code

@@ -292,3 +292,28 @@ def test_dora_webhook_serve_answers_probes_and_metrics(prefect_api: str) -> None
     accepted = [r for r in records if "accepted" in r["message"]]
     assert accepted and accepted[0]["correlation_id"] == "ops-probe-1", err[-2000:]
     assert "whsec-worker-cli-test" not in err
+
+
+def test_a_stop_the_worker_child_does_not_act_on_is_escalated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A child that lets the first SIGTERM pass (as ``prefect worker start`` sometimes
+    does) gets a second one after the grace period; the wrapper reports 143. A child that
+    exits by itself gives its own exit code."""
+    from dora import worker_cli
+
+    monkeypatch.setattr(worker_cli, "STOP_GRACE_SECONDS", 0.5)
+    stubborn = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: signal.signal(signal.SIGTERM, signal.SIG_DFL))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE)
+    assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+    child.send_signal(signal.SIGTERM)
+    assert worker_cli._wait_for_child(child, [time.monotonic()]) == 143
+    assert child.returncode == -signal.SIGTERM  # it took the second SIGTERM
+
+    done = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    assert worker_cli._wait_for_child(done, []) == 3
