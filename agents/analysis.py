@@ -2138,6 +2138,7 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
             )
         coverage: Coverage = a.coverage
         evidence = a.evidence
+        rationale = a.rationale
         if was and not credited:
             coverage = "missing"
             note += " Credit withdrawn: the signals look like a mention, not a duty met."
@@ -2152,10 +2153,8 @@ def _calibrate(assessed: Sequence[_Assessed], model: EvidenceModel) -> None:
             coverage = "partial"
             evidence = a.evidence or one.weak
             note += " Credited as partial: confirm the quoted evidence."
-        rationale = a.rationale
-        if coverage != "missing" and rationale.startswith(_NO_PASSAGE):
-            # credited on the closest passage: say what it is, not that there is none
-            rationale = _WEAK_PASSAGE + rationale.removeprefix(_NO_PASSAGE)
+            if not a.evidence:  # credited on the closest passage: say so, not "no passage"
+                rationale = _WEAK_PASSAGE + rationale.removeprefix(_NO_PASSAGE)
         one.assessment = a.model_copy(
             update={"coverage": coverage, "rationale": rationale + note, "evidence": evidence}
         )
