@@ -341,6 +341,10 @@ QUALITY_FLOORS = [
     ("holdout76", 0.86, 0.89),
     ("holdout77", 0.84, 0.85),
     ("holdout78", 0.83, 0.66),
+    ("holdout79", 0.85, 0.71),
+    ("holdout80", 0.88, 0.88),
+    ("holdout81", 0.87, 0.85),
+    ("holdout82", 0.63, 0.66),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
