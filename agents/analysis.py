@@ -115,7 +115,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.9.0"
+ANALYZER_VERSION = "1.9.1"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -844,14 +844,22 @@ _DEFERRAL_RE = re.compile(
     # if something changes
     r"|(?:does|do|did) not (?:oblige|require|ask for|include|contain|provide for|cover)"
     r"|not (?:in|part of) the (?:current )?(?:template|standard terms|model contract)"
+    # "a crypto-agility plan is on the 2027 security roadmap", "it is on the 2027 list",
+    # "Vesna says we should have a plan for which supplier we audit": a wish, not a duty
+    r"|\bon (?:the|our) (?:[\w'-]+ ){0,3}(?:roadmap|backlog|to-?do list"
+    r"|wish ?list)|\bon the 20\d\d list"
+    r"|\b(?:says|said|recommends|recommended|suggests|suggested|advises|advised|proposes"
+    r"|proposed) (?:that )?we should\b"
     r"|will be (?:added|included|introduced|inserted|agreed)[^.;]{0,80}?\b(?:if|once|when"
     r"|should)\b)\b",
     re.IGNORECASE,
 )
 #: A reserved or draft slot ("C-14 (reserved) | TLPT participation") or a cell saying the
-#: topic does not apply ("TLPT | Not applicable: the Fund is not subject to ...")
+#: topic does not apply ("TLPT | Not applicable: the Fund is not subject to ...", "| not
+#: relevant - HNB doesn't require TLPT from us", but not "we decide: not relevant / act")
 _NOT_DONE_MARK_RE = re.compile(
-    r"\((?:reserved|draft|tbd|tbc|to be confirmed)\)|(?:^|[|:])\s*not applicable\b",
+    r"\((?:reserved|draft|tbd|tbc|to be confirmed)\)|(?:^|[|:])\s*not applicable\b"
+    r"|(?:^|\|)\s*not relevant\b(?!\s*/)",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content
@@ -859,6 +867,14 @@ _POINTER_RE = re.compile(
     r"^[^.:;]{3,100}(?::|\s[-–→]>?\s|=>)\s*(?:\(?see|refer to|per|as per|covered (?:in|by)"
     r"|defined in|described in|handled (?:in|by)|governed by|maintained by|owned by|in)\b"
     r"|\((?:see|cf\.|refer to) [^)]*\)\s*\.?$",
+    re.IGNORECASE,
+)
+#: "the numbers are in the ICT risk and continuity policy (Vesna's one).", "how long we
+#: keep them is on Marko's page infra/docs/logging.md": the sentence ends by saying where
+#: the content is
+_WHERE_IT_IS_RE = re.compile(
+    r"\b(?:is|are) (?:on|in) (?:the |our |\w+['’]s )(?:[\w-]+ ){0,5}(?:page|wiki|policy|plan"
+    r"|runbook|standard|procedure|document)(?: \S+)?(?: \([^)]*\))?\s*[.;:]?\s*$",
     re.IGNORECASE,
 )
 #: A glossary entry or line: "CMDB – configuration management database · CI – ..." or
@@ -884,7 +900,12 @@ _ADDRESSED_TO_ASSESSOR_RE = re.compile(
 )
 
 
+#: "doesn't", "isn't", "don't": the negations the deferral patterns spell out in full
+_CONTRACTION_RE = re.compile(r"n[’']t\b", re.IGNORECASE)
+
+
 def _is_deferral(sentence: str) -> bool:
+    sentence = _CONTRACTION_RE.sub(" not", sentence)
     return bool(
         _ADDRESSED_TO_ASSESSOR_RE.search(sentence)
         or _REFERENCE_RE.search(sentence)
@@ -894,6 +915,7 @@ def _is_deferral(sentence: str) -> bool:
         or _DEFERRAL_RE.search(sentence)
         or _NOT_DONE_MARK_RE.search(sentence)
         or _POINTER_RE.search(sentence)
+        or _WHERE_IT_IS_RE.search(sentence)
         or _is_glossary(sentence)
     )
 

@@ -249,101 +249,101 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.0 with evidence
-#: model 4 (fitted on dev..dev65) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.1 with evidence
+#: model 5 (fitted on dev..dev69) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41, dev53 and dev55 are Art. 16 firms; dev40, dev56 and dev59 are founder-written
-#: microenterprises. What the held-out sets gave when measured once with the analyzer
-#: frozen is in the bench docstring; the floors here are for the current commit.
+#: dev41, dev53 and dev55 are Art. 16 firms; dev40, dev56, dev59 and dev69 are
+#: founder-written microenterprises. What the held-out sets gave when measured once with
+#: the analyzer frozen is in the bench docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.83, 0.94),
-    ("dev2", 0.94, 0.83),
-    ("dev3", 0.84, 0.89),
-    ("dev4", 0.75, 0.81),
+    ("dev", 0.82, 0.94),
+    ("dev2", 0.93, 0.83),
+    ("dev3", 0.85, 0.89),
+    ("dev4", 0.74, 0.81),
     ("dev5", 0.85, 0.94),
-    ("dev6", 0.78, 0.76),
-    ("dev7", 0.80, 0.48),
+    ("dev6", 0.79, 0.79),
+    ("dev7", 0.80, 0.49),
     ("dev8", 0.80, 0.75),
-    ("dev9", 0.86, 0.88),
+    ("dev9", 0.86, 0.89),
     ("dev10", 0.74, 0.87),
-    ("dev11", 0.69, 0.91),
+    ("dev11", 0.67, 0.91),
     ("dev12", 0.76, 0.83),
-    ("dev13", 0.75, 0.75),
+    ("dev13", 0.73, 0.75),
     ("dev14", 0.81, 0.93),
-    ("dev15", 0.80, 0.87),
-    ("dev16", 0.86, 0.83),
+    ("dev15", 0.81, 0.86),
+    ("dev16", 0.87, 0.83),
     ("dev17", 0.84, 0.89),
-    ("dev18", 0.85, 0.87),
-    ("dev19", 0.86, 0.77),
-    ("dev20", 0.87, 0.77),
-    ("dev21", 0.83, 0.93),
+    ("dev18", 0.84, 0.86),
+    ("dev19", 0.85, 0.76),
+    ("dev20", 0.86, 0.78),
+    ("dev21", 0.83, 0.94),
     ("dev22", 0.84, 0.91),
-    ("dev23", 0.75, 0.89),
+    ("dev23", 0.76, 0.90),
     ("dev24", 0.84, 0.73),
-    ("dev25", 0.81, 0.79),
+    ("dev25", 0.81, 0.80),
     ("dev26", 0.87, 0.90),
-    ("dev27", 0.82, 0.81),
+    ("dev27", 0.80, 0.80),
     ("dev28", 0.89, 0.86),
     ("dev29", 0.86, 0.84),
     ("dev30", 0.87, 0.85),
     ("dev31", 0.73, 0.71),
-    ("dev32", 0.83, 0.83),
+    ("dev32", 0.84, 0.83),
     ("dev33", 0.84, 0.88),
     ("dev34", 0.86, 0.79),
-    ("dev35", 0.81, 0.71),
-    ("dev36", 0.88, 0.84),
+    ("dev35", 0.79, 0.72),
+    ("dev36", 0.88, 0.83),
     ("dev37", 0.89, 0.89),
     ("dev38", 0.77, 0.82),
     ("dev39", 0.80, 0.76),
-    ("dev40", 0.76, 0.47),
-    ("dev41", 0.73, 0.76),
-    ("dev42", 0.88, 0.87),
-    ("dev43", 0.85, 0.92),
+    ("dev40", 0.78, 0.48),
+    ("dev41", 0.73, 0.77),
+    ("dev42", 0.87, 0.87),
+    ("dev43", 0.84, 0.92),
     ("dev44", 0.78, 0.82),
-    ("dev45", 0.83, 0.88),
+    ("dev45", 0.84, 0.88),
     ("dev46", 0.85, 0.86),
-    ("dev47", 0.91, 0.78),
-    ("dev48", 0.90, 0.89),
-    ("dev49", 0.79, 0.93),
+    ("dev47", 0.91, 0.79),
+    ("dev48", 0.90, 0.88),
+    ("dev49", 0.78, 0.93),
     ("dev50", 0.84, 0.88),
-    ("dev51", 0.85, 0.75),
+    ("dev51", 0.84, 0.75),
     ("dev52", 0.81, 0.87),
-    ("dev53", 0.88, 0.79),
-    ("dev54", 0.84, 0.88),
-    ("dev55", 0.87, 0.84),
-    ("dev56", 0.83, 0.69),
+    ("dev53", 0.87, 0.79),
+    ("dev54", 0.85, 0.88),
+    ("dev55", 0.86, 0.84),
+    ("dev56", 0.82, 0.69),
     ("dev57", 0.89, 0.90),
     ("dev58", 0.88, 0.84),
     ("dev59", 0.90, 0.80),
     ("dev60", 0.88, 0.87),
-    ("dev61", 0.79, 0.74),
+    ("dev61", 0.80, 0.73),
     ("dev62", 0.85, 0.93),
-    ("dev63", 0.85, 0.87),
-    ("dev64", 0.85, 0.90),
-    ("dev65", 0.87, 0.75),
+    ("dev63", 0.85, 0.86),
+    ("dev64", 0.86, 0.89),
+    ("dev65", 0.87, 0.76),
+    ("dev66", 0.80, 0.88),
+    ("dev67", 0.87, 0.90),
+    ("dev68", 0.85, 0.86),
+    ("dev69", 0.87, 0.71),
     ("holdout35", 0.81, 0.87),
-    ("holdout36", 0.78, 0.82),
-    ("holdout37", 0.78, 0.87),
+    ("holdout36", 0.76, 0.83),
+    ("holdout37", 0.79, 0.87),
     ("holdout38", 0.83, 0.82),
     ("holdout43", 0.85, 0.88),
     ("holdout44", 0.83, 0.81),
-    ("holdout45", 0.87, 0.83),
+    ("holdout45", 0.88, 0.83),
     ("holdout46", 0.86, 0.89),
-    ("holdout51", 0.89, 0.86),
+    ("holdout51", 0.89, 0.85),
     ("holdout52", 0.83, 0.84),
-    ("holdout53", 0.82, 0.89),
+    ("holdout53", 0.82, 0.90),
     ("holdout54", 0.90, 0.68),
-    ("holdout55", 0.80, 0.84),
-    ("holdout56", 0.84, 0.81),
-    ("holdout57", 0.77, 0.87),
-    ("holdout58", 0.82, 0.83),
-    ("holdout75", 0.78, 0.87),
-    ("holdout76", 0.86, 0.89),
-    ("holdout77", 0.84, 0.85),
-    ("holdout78", 0.83, 0.66),
-    ("holdout79", 0.85, 0.71),
-    ("holdout80", 0.88, 0.88),
-    ("holdout81", 0.87, 0.85),
+    ("holdout55", 0.82, 0.84),
+    ("holdout56", 0.85, 0.80),
+    ("holdout57", 0.78, 0.89),
+    ("holdout58", 0.83, 0.83),
+    ("holdout79", 0.85, 0.72),
+    ("holdout80", 0.87, 0.88),
+    ("holdout81", 0.89, 0.83),
     ("holdout82", 0.63, 0.66),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
@@ -374,8 +374,8 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.9.0 with the semantic model fitted on dev..dev65 reaches there
-#: (holdout35-38, holdout43-46, holdout51-58 and holdout75-78: P 0.867 / R 0.853)
+#: what analyzer 1.9.1 with the semantic model fitted on dev..dev69 reaches there
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout79-82: P 0.869 / R 0.853)
 SEMANTIC_FLOOR = (0.84, 0.83)
 
 
@@ -702,6 +702,18 @@ _SBOM_DONE = (
         # a pointer that says the rules live there, in so many words
         "Secure coding rules: weekly tracking of the versions of the open-source libraries "
         "of every in-house application is set there and not repeated in this standard.",
+        # analyzer 1.9.1: contractions, roadmaps and wish lists, someone's advice, a
+        # sentence that ends by saying where the content is, a "not relevant" cell
+        "Weekly tracking of the versions of the open-source libraries of every in-house "
+        "application isn't covered by this standard.",
+        "Weekly tracking of the open-source libraries of every in-house application is on "
+        "the 2027 security roadmap.",
+        "Our consultant says we should track the versions of the open-source libraries of "
+        "every in-house application every week.",
+        "How we track the versions of the open-source libraries of every in-house "
+        "application every week is on Marko's page infra/docs/libraries.md.",
+        "Library tracking | open-source libraries of every in-house application, weekly | "
+        "not relevant - we ship no in-house code",
     ],
 )
 def test_trials_plans_and_open_questions_are_not_evidence(tmp_path: Path, not_done: str) -> None:
