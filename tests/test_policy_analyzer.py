@@ -345,6 +345,10 @@ QUALITY_FLOORS = [
     ("holdout80", 0.87, 0.88),
     ("holdout81", 0.89, 0.83),
     ("holdout82", 0.63, 0.66),
+    ("holdout83", 0.76, 0.92),
+    ("holdout84", 0.72, 0.77),
+    ("holdout85", 0.77, 0.89),
+    ("holdout86", 0.79, 0.78),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -375,11 +379,11 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
 #: what analyzer 1.9.1 with the semantic model fitted on dev..dev69 reaches there
-#: (holdout35-38, holdout43-46, holdout51-58 and holdout79-82: P 0.869 / R 0.853)
-SEMANTIC_FLOOR = (0.84, 0.83)
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout79-86: P 0.859 / R 0.856)
+SEMANTIC_FLOOR = (0.83, 0.83)
 
 
-# 20 sets through the numpy encoder: about 5 min on an idle 2-core machine
+# 24 sets through the numpy encoder: about 6 min on an idle 2-core machine
 @pytest.mark.timeout(1500)
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
