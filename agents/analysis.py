@@ -866,14 +866,10 @@ _NOT_DONE_MARK_RE = re.compile(
 _POINTER_RE = re.compile(
     r"^[^.:;]{3,100}(?::|\s[-–→]>?\s|=>)\s*(?:\(?see|refer to|per|as per|covered (?:in|by)"
     r"|defined in|described in|handled (?:in|by)|governed by|maintained by|owned by|in)\b"
-    r"|\((?:see|cf\.|refer to) [^)]*\)\s*\.?$",
-    re.IGNORECASE,
-)
-#: "the numbers are in the ICT risk and continuity policy (Vesna's one).", "how long we
-#: keep them is on Marko's page infra/docs/logging.md": the sentence ends by saying where
-#: the content is
-_WHERE_IT_IS_RE = re.compile(
-    r"\b(?:is|are) (?:on|in) (?:the |our |\w+['’]s )(?:[\w-]+ ){0,5}(?:page|wiki|policy|plan"
+    r"|\((?:see|cf\.|refer to) [^)]*\)\s*\.?$"
+    # a sentence that ends by saying where the content is: "the numbers are in the ICT
+    # risk and continuity policy (Vesna's one).", "is on Marko's page infra/docs/logging.md"
+    r"|\b(?:is|are) (?:on|in) (?:the |our |\w+['’]s )(?:[\w-]+ ){0,5}(?:page|wiki|policy|plan"
     r"|runbook|standard|procedure|document)(?: \S+)?(?: \([^)]*\))?\s*[.;:]?\s*$",
     re.IGNORECASE,
 )
@@ -915,7 +911,6 @@ def _is_deferral(sentence: str) -> bool:
         or _DEFERRAL_RE.search(sentence)
         or _NOT_DONE_MARK_RE.search(sentence)
         or _POINTER_RE.search(sentence)
-        or _WHERE_IT_IS_RE.search(sentence)
         or _is_glossary(sentence)
     )
 
