@@ -51,8 +51,10 @@ for the approval requirements), sentences in which someone approves a document (
 for the management-body requirements) and duties put on a provider (except for the
 third-party requirements of Chapter V): "the provider shall ...", "backups are performed
 by the cloud provider", or a provider one of the documents introduces by a short name
-('... Technology Services GIE ("BGTS")') as subject or agent ("BGTS patches the servers"),
-in any sentence of a line. BM25 statistics and candidate passages are taken per document,
+('... Technology Services GIE ("BGTS")') or by its full name, then its first word
+("Kition Managed IT Ltd", then "Kition"), as subject, agent or owner ("BGTS patches the
+servers", "Kition's SOC monitors ...", "... are RVI's responsibility"), in any sentence of
+a line. Plans are not evidence either: "[Planned - H2 2025] ...", "target Q4 2025". BM25 statistics and candidate passages are taken per document,
 so a folder of policies is judged as its documents are one by one; only the providers'
 short names are shared across the set, since they name the same companies in each.
 
@@ -115,7 +117,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.9.1"
+ANALYZER_VERSION = "1.9.2"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -851,15 +853,26 @@ _DEFERRAL_RE = re.compile(
     r"|\b(?:says|said|recommends|recommended|suggests|suggested|advises|advised|proposes"
     r"|proposed) (?:that )?we should\b"
     r"|will be (?:added|included|introduced|inserted|agreed)[^.;]{0,80}?\b(?:if|once|when"
-    r"|should)\b)\b",
+    r"|should)\b"
+    # a target date, an intention, a launch date: "[Design in progress - target Q4 2025]",
+    # "a public channel ... shall be launched in Q3/2026", "it is intended that, from the 2026 budget cycle, ...", "is not
+    # currently a standard term"
+    r"|target (?:date )?(?:q[1-4]|h[12])\b"
+    r"|\bit is intended that|(?:is|are) not currently\b"
+    r"|\bshall be (?:launched|introduced|implemented|rolled out|established|deployed|set up)"
+    r"\b[^.;]{0,80}?\b(?:in|by|from|during) (?:q[1-4]\W*|h[12]\W*)?20\d\d)\b",
     re.IGNORECASE,
 )
-#: A reserved or draft slot ("C-14 (reserved) | TLPT participation") or a cell saying the
+#: A reserved, draft or planned slot ("C-14 (reserved) | TLPT participation") or a cell saying the
 #: topic does not apply ("TLPT | Not applicable: the Fund is not subject to ...", "| not
 #: relevant - HNB doesn't require TLPT from us", but not "we decide: not relevant / act")
 _NOT_DONE_MARK_RE = re.compile(
     r"\((?:reserved|draft|tbd|tbc|to be confirmed)\)|(?:^|[|:])\s*not applicable\b"
-    r"|(?:^|\|)\s*not relevant\b(?!\s*/)",
+    r"|(?:^|\|)\s*not relevant\b(?!\s*/)"
+    # a status marker at the start of a plan's or control table's entry: "[Planned - H2
+    # 2025] Automated scanning ...", "(In progress) ...", "Planned: a public channel ..."
+    r"|(?:^|\|)\W*?[\[(]\s*(?:planned|not started|in progress|design in progress|pending|proposed"
+    r"|backlog)\s*[-\u2013:,;)\]]|(?:^|\|)\W*planned\s*[:\u2013-]",
     re.IGNORECASE,
 )
 #: "Topic: see <other document>" - a pointer in place of content
@@ -1091,11 +1104,22 @@ _NAMED_COMPANY_RE = re.compile(
     r",?\s*\(\s*(?:hereinafter\s+|hereafter\s+)?(?:referred to as\s+)?(?:the\s+)?"
     r"[\"“”'‘’]?(?P<alias>[A-Z][\w&-]{1,24})[\"“”'‘’]?\s*[,;)]"
 )
+#: ... or introduced by its full name only ("Kition Managed IT Ltd", "Halyard Cyber Defence
+#: Ltd") and then called by its first word ("Kition runs the vulnerability scans")
+_COMPANY_RE = re.compile(
+    r"(?<![\w&.'’-])(?P<name>(?P<first>(?!" + _LEGAL_FORM + r"\b)[A-Z][\w&'’-]*)\s+"
+    r"(?:(?!"
+    + _LEGAL_FORM
+    + r"\b)[A-Z][\w&.'’-]*\s+(?:(?:of|for|and|&)\s+)?){0,5}"
+    + _LEGAL_FORM
+    + r")(?![\w-])"
+)
 #: what makes such a company an ICT provider: its name ("... IT Services GmbH") or the
 #: words just before it ("our managed-service provider, DataWerk IT-Services GmbH")
 _PROVIDER_NAME_RE = re.compile(
-    r"\b(?:Services?|Technolog(?:y|ies)|IT|Solutions|Systems|Cloud|Hosting|Computing"
-    r"|Software|Managed|Data|Networks?|Outsourcing|Rechenzentrum)\b|\bIT-|\bGIE\b"
+    r"\b(?:Services?|Technolog(?:y|ies)|IT|ICT|Solutions|Systems|Cloud|Hosting|Computing"
+    r"|Software|Managed|Data|Networks?|Outsourcing|Rechenzentrum|Informati[kc]a?"
+    r"|Informatique|Cyber|Digital)\b|\bIT-|\bGIE\b"
 )
 _PROVIDER_CONTEXT_RE = re.compile(
     r"\b(?:providers?|outsourc\w*|delegates?|suppliers?|vendors?|it company|service company"
@@ -1115,27 +1139,108 @@ _DONE_BY = (
 )
 
 
-def _named_providers(text: str) -> re.Pattern[str] | None:
-    """The ICT providers a document introduces by name and short name, as one pattern.
+def _is_provider_name(name: str, before: str) -> bool:
+    """Whether a company the text names is an ICT provider rather than the entity itself:
+    its name says so ("... IT Services GmbH") or the words before it do ("operated by")."""
+    return not _FINANCIAL_NAME_RE.search(name) and bool(
+        _PROVIDER_NAME_RE.search(name) or _PROVIDER_CONTEXT_RE.search(before)
+    )
+
+
+#: the first word of a provider's name is its short name only when it is a name: not a
+#: word a sentence may start with ("Managed", "Global"), so the text also uses it in the
+#: middle of a sentence ("call the Kition service desk"), and not the first word of the
+#: entity's own name as well ("Rheinland Versicherung AG" beside "Rheinland IT GmbH")
+_GENERIC_FIRST_RE = re.compile(
+    r"(?:The|Our|Group|Global|National|International|European|Nordic|Baltic|Central|United"
+    r"|General|First|Secure|Smart|New|Euro|Net|Tech)$"
+)
+
+
+def _is_short_name(first: str, text: str) -> bool:
+    if len(first) < 4 or first.isupper() or _GENERIC_FIRST_RE.match(first):
+        return False
+    if _PROVIDER_NAME_RE.fullmatch(first) or _FINANCIAL_NAME_RE.fullmatch(first):
+        return False
+    word = re.escape(first)
+    if re.search(rf"\b{word}\s+(?:[A-Z][\w&'’-]*\s+){{0,2}}?" + _FINANCIAL_NAME_RE.pattern, text):
+        return False
+    return re.search(rf"\b[a-z][\w,]*\s+{word}\b", text) is not None
+
+
+#: a document names its own company in its first lines ("Fernlink Technologies Limited -
+#: policy on ICT suppliers"), unless as the author of a provider's document ("Prepared
+#: by | ..., Account Manager, Kition Managed IT Ltd")
+OWN_NAME_CHARS = 200
+#: ... as a title does, at the start of its line or after a few words ("Information
+#: Security Policy of Fernlink Technologies Limited"), not within a sentence
+OWN_NAME_LEAD_WORDS = 5
+_AUTHOR_RE = re.compile(r"\b(?:by|provider|supplier|vendor)\b", re.IGNORECASE)
+
+
+def _own_names(texts: Sequence[str]) -> set[str]:
+    """The first words of the companies the documents name as their own."""
+    own: set[str] = set()
+    for text in texts:
+        head = text[:OWN_NAME_CHARS]
+        for m in _COMPANY_RE.finditer(head):
+            line = head[head.rfind("\n", 0, m.start()) + 1 : m.start()]
+            if len(line.split()) <= OWN_NAME_LEAD_WORDS and not _AUTHOR_RE.search(line):
+                own.add(_proper_name(m.group("name"), text).split()[0])
+    return own
+
+
+def _written_lower(word: str, text: str) -> bool:
+    """Whether the text writes the word in lower case as a word of its own (not in a web
+    or mail address: "kition.com.cy")."""
+    return re.search(rf"(?<![\w@./-]){re.escape(word.lower())}(?![\w@/-]|\.\w)", text) is not None
+
+
+def _proper_name(name: str, text: str) -> str:
+    """The name without the common words a match may have taken in front of it
+    ("Contract R-01 PayNode Systems GmbH", "External PayNode Systems GmbH"): a word the
+    text also writes in lower case is a word, not part of a name."""
+    words = name.split()
+    while len(words) > 2 and _written_lower(words[0], text):
+        words.pop(0)
+    while len(words) > 2 and re.search(r"\d", words[0]):
+        words.pop(0)
+    return " ".join(words)
+
+
+def _named_providers(texts: Sequence[str]) -> re.Pattern[str] | None:
+    """The ICT providers the documents introduce by name and short name, as one pattern.
 
     Outsourcing-heavy policies say what the group IT company or the managed-service
     provider does under its short name ("BGTS backs up the data", "the inventory is
     maintained by NGT"): those are the provider's duties, not the entity's, just as
     "the provider shall ..." is. The short name must be the name's initials or one of its
-    words, so a place in brackets ("Vestra Systems AG (Zürich)") is not taken for one.
+    words, so a place in brackets ("Vestra Systems AG (Zürich)") is not taken for one; a
+    provider introduced by its full name only ("Kition Managed IT Ltd") is then called by
+    its first word ("Kition runs the scans"), when that word is a name (``_is_short_name``).
+    A company a document names as its own (``_own_names``) is never a provider.
     """
+    text = "\n".join(texts)
+    own = _own_names(texts)
     names: set[str] = set()
     for m in _NAMED_COMPANY_RE.finditer(text):
         name, alias = m.group("name"), m.group("alias")
-        before = text[max(0, m.start() - 120) : m.start()]
-        if _FINANCIAL_NAME_RE.search(name) or not (
-            _PROVIDER_NAME_RE.search(name) or _PROVIDER_CONTEXT_RE.search(before)
-        ):
+        if not _is_provider_name(name, text[max(0, m.start() - 120) : m.start()]):
+            continue
+        if alias in own or _proper_name(name, text).split()[0] in own:
             continue
         capitals = iter(c for c in name if c.isupper())
         initials = alias.isupper() and all(c in capitals for c in alias)
         if initials or alias.lower() in {w.lower() for w in re.split(r"[\s-]+", name)}:
             names.update((alias, re.sub(r"\s+", " ", name).strip()))
+    for m in _COMPANY_RE.finditer(text):
+        name = _proper_name(m.group("name"), text)
+        first = name.split()[0]
+        if first in own or not _is_provider_name(name, text[max(0, m.start() - 120) : m.start()]):
+            continue
+        names.add(re.sub(r"\s+", " ", name).strip())
+        if _is_short_name(first, text) and not _written_lower(first, text):
+            names.add(first)
     if not names:
         return None
     named = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
@@ -1146,6 +1251,14 @@ def _named_providers(text: str) -> re.Pattern[str] | None:
         r"has|have|\w+s)\b"
         # "the data are backed up by BGTS", "is maintained by NGT in the CMDB"
         rf"|{_DONE_BY}(?:the\s+)?(?:{named})\b"
+        # "Kition's security operations centre monitors ...", "... are RVI's responsibility",
+        # "described in AA-IS-02 and operated by RVI"
+        rf"|^\W*(?:\d+(?:\.\d+)*\.?\s+)?(?:{named})['’]s\s+(?:[\w-]+\s+){{0,3}}?(?:shall|must"
+        r"|will|is|are|\w+s)\b"
+        rf"|\b(?:is|are)\s+(?:the\s+)?(?:(?:{named})['’]s\s+(?:responsibility|job|task)"
+        rf"|(?:responsibility|job|task) of\s+(?:the\s+)?(?:{named}))\b"
+        rf"|\band\s+(?:\w+ed|run|done|kept|held|carried out)\s+by\s+(?:the\s+)?(?:{named})\b",
+        re.MULTILINE,
     )
 
 
@@ -1411,7 +1524,7 @@ def _passages(documents: DocumentSet) -> list[_Passage]:
     # Services GmbH ("CTS")') is the same provider in the others of the set ("CTS reviews
     # the firewall rules" in the security standard)
     named = _named_providers(
-        "\n".join(section.text for doc in documents.documents for section in doc.sections)
+        ["\n".join(section.text for section in doc.sections) for doc in documents.documents]
     )
     for doc in documents.documents:
         own: list[_Passage] = []

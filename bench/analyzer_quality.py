@@ -146,6 +146,27 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   0.881/0.915, 0.861/0.876, 0.856/0.680), semantic mode **P 0.862 / R 0.823**
   (0.819/0.888, 0.885/0.902, 0.874/0.864, 0.871/0.657), the second fresh round in a row
   at the goal; then tuned on at stop 21, once round 20 existed.
+* ``dev70`` .. ``dev73``: stop 21's held-out round 20 (``holdout79`` .. ``holdout82``,
+  written before any change of that stop: an eleven-person Riga crowdfunding service
+  provider's founder Notion pages, plain-text runbook and law-firm board policy
+  (microenterprise); a Milan data reporting service provider's policies translated from
+  Italian with step-table procedures; a Linz savings bank's ISMS documents with RACI
+  tables as DOCX, HTML and plain text; a 24-person Limassol investment firm under Art. 16
+  whose outsourced IT provider drafted half its documents). Measured once with analyzer
+  1.9.0 and both models fitted on dev..dev65: lexical **P 0.854 / R 0.812** pooled
+  (0.879/0.732, 0.902/0.902, 0.894/0.871, 0.651/0.683), semantic mode **P 0.874 /
+  R 0.815**, the third fresh round in a row at the goal; then tuned on at stop 22.
+* ``dev74`` .. ``dev77``: stop 21's held-out round 21 (``holdout83`` .. ``holdout86``,
+  written after analyzer 1.9.1 and models 5 were frozen: a Cologne composite insurer's
+  guidelines whose group IT company runs most systems; a Bratislava bank's Confluence
+  pages exported to HTML, board policy and on-call handbook; a Dublin insurance broker's
+  clause policy, control matrix, continuity plan, managed-SOC playbook and vendor
+  procedure; a Berlin MiCA custodian's engineering handbook, key standard, runbook and
+  board policy). Measured once with analyzer 1.9.1 and both models fitted on dev..dev69:
+  lexical P 0.787 / **R 0.864** pooled (0.789/0.947, 0.747/0.793, 0.797/0.912,
+  0.814/0.804), semantic mode P 0.811 / R 0.868: precision below the goal, mostly on
+  duties the authors left to a named group IT company or managed SOC; then tuned on at
+  stop 22, once round 22 existed.
 
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
@@ -213,48 +234,33 @@ R 0.805** (F1 0.827), the goal met in the semantic mode:
 * ``holdout58``: a French payment institution's PSSI and PCA/PRA translated from French
   (0.856/0.772, semantic 0.861/0.802).
 
-Round 20 (stop 21), entity and style assigned, written before any change to analyzer
-1.9.0 and measured once with it and both models fitted on dev..dev65: lexical
-**P 0.854 / R 0.812** pooled (F1 0.832), semantic mode **P 0.874 / R 0.815** (F1 0.843),
-the third fresh round in a row at the goal:
+Round 22 (stop 22), entity and style assigned, written before any change of that stop and
+measured once with analyzer 1.9.2 and both models 6 (fitted on dev..dev77, threshold
+chosen for the widest margin to the goal rather than the best F1): lexical **P 0.878** /
+R 0.775 pooled (F1 0.824), semantic mode **P 0.881** / R 0.782 (F1 0.828): precision
+well above the goal, recall below it because of a founder-written microenterprise
+(analyzer 1.9.1 with models 5, measured afterwards for comparison only: P 0.849 /
+R 0.797):
 
-* ``holdout79``: an eleven-person Riga crowdfunding service provider (microenterprise):
-  founders' Notion pages, a plain-text recovery runbook and a law firm's board policy
-  (lexical 0.879/0.732, semantic 0.888/0.756);
-* ``holdout80``: a Milan data reporting service provider's formal policies translated
-  from Italian and an IT operations procedure in step tables (0.902/0.902, semantic
-  0.912/0.896);
-* ``holdout81``: a Linz savings bank's ISMS documents in German-flavoured English with
-  RACI tables, as DOCX, intranet HTML and plain text (0.894/0.871, semantic 0.931/0.871);
-* ``holdout82``: a 24-person Limassol investment firm under the Art. 16 simplified
-  regime: the Head of Compliance's question-and-answer manual, documents drafted by its
-  outsourced IT provider (many duties are the provider's), board resolutions and an
-  office checklist (0.651/0.683, semantic 0.671/0.671).
+* ``holdout87``: a 45-person Tallinn e-money institution: board policy, CTO's security
+  baseline, incident guide with TODO notes, processor and cloud supplier procedure,
+  continuity plan (lexical 0.902/0.798, semantic 0.887/0.821);
+* ``holdout88``: a Luxembourg UCITS/AIF management company that delegates administration
+  and IT: CSSF-style policies and an intranet incident page (0.885/0.926, semantic
+  0.892/0.940);
+* ``holdout89``: an eight-person Porto payment institution (microenterprise): the
+  founders' Markdown and plain-text pages and a lawyer-drafted framework (0.887/0.573,
+  semantic 0.888/0.579);
+* ``holdout90``: a Copenhagen mortgage credit institution with a sector data centre:
+  strategy, continuity standard, monitoring standard, TLPT programme and third-party
+  procedure (0.838/0.844, semantic 0.853/0.823).
 
-Round 21 (stop 21), entity and style assigned, written after analyzer 1.9.1 and models 5
-(fitted on dev..dev69) were frozen and measured once with them: lexical **P 0.787** /
-**R 0.864** pooled (F1 0.824), semantic mode P 0.811 / **R 0.868** (F1 0.838): recall
-well above the goal, precision below it. Three of the four sets hand much of the work to
-a group IT company, a managed SOC or named vendors, and their authors did not credit
-those duties; all four distractors are clean:
-
-* ``holdout83``: a Cologne composite insurer's group-style guidelines whose group IT
-  company runs most systems under its service descriptions (lexical 0.789/0.947,
-  semantic 0.814/0.933);
-* ``holdout84``: a Bratislava bank's Confluence pages exported to HTML, a board policy
-  and a plain-text on-call handbook (0.747/0.793, semantic 0.772/0.793);
-* ``holdout85``: a Dublin insurance broker's clause policy, GRC control matrix,
-  continuity plan, a playbook written by its managed SOC, and a vendor procedure
-  (0.797/0.912, semantic 0.818/0.931);
-* ``holdout86``: a Berlin MiCA custodian's engineering handbook, key-management standard,
-  on-call runbook, vendor page and board policy (0.814/0.804, semantic 0.837/0.810).
-
-With round 21, the 24 held-out sets pooled: lexical P 0.845 / R 0.856, semantic mode
-P 0.859 / R 0.856.
+With round 22, the 20 held-out sets pooled (analyzer 1.9.2, models 6): lexical
+P 0.882 / R 0.826, semantic mode P 0.885 / R 0.832.
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
 P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
-Rounds 16 to 19, measured once frozen and then tuned on, are listed with the tuning
+Rounds 16 to 21, measured once frozen and then tuned on, are listed with the tuning
 sets above. All 24 sets of rounds 9 to 17 with analyzer 1.7.3, each round blind when
 measured: lexical P 0.854 / R 0.807; round 18 with analyzer 1.8.0: P 0.865 / R 0.840.
 
@@ -307,11 +313,11 @@ from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 HELD_OUT = tuple(
-    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(79, 87))
+    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(87, 91))
 )
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 70)},
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 78)},
     **{name: EVAL_DIR / name for name in HELD_OUT},
 }
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80

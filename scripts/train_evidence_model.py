@@ -12,7 +12,8 @@ What it does:
    its label;
 2. leave-one-set-out: for each tuning set (each written by a different author), fits on
    the others and predicts it, so the threshold is chosen on predictions for documents
-   the fit never saw (the threshold with the best F1 over those predictions);
+   the fit never saw (the threshold with the widest margin to the quality goal over
+   those predictions, see ``_threshold``);
 3. fits the final model on all tuning sets and writes it with those figures.
 
 With ``--semantic`` it fits the model the semantic mode uses
@@ -48,7 +49,13 @@ from agents.evidence_model import (  # noqa: E402
     EvidenceModel,
     Signals,
 )
-from bench.analyzer_quality import HELD_OUT, SETS, labeled_documents  # noqa: E402
+from bench.analyzer_quality import (  # noqa: E402
+    GOAL_PRECISION,
+    GOAL_RECALL,
+    HELD_OUT,
+    SETS,
+    labeled_documents,
+)
 
 #: tuning sets measured but not fitted on: dev7 is written mostly in German, and its
 #: misses come from vocabulary the English catalog does not have, not from how the
@@ -64,9 +71,9 @@ WORD_VALUE = 0.7
 WORD_MIN_SETS, WORD_MIN_ROWS = 3, 5
 #: pseudo-count pulling a requirement's rate towards the overall rate
 PRIOR_SMOOTHING = 5.0
-VERSION = "5"
+VERSION = "6"
 #: the semantic mode's model: the same fit with the semantic matcher's signals
-SEMANTIC_VERSION = "5-semantic"
+SEMANTIC_VERSION = "6-semantic"
 #: the signals the analysis observes; the model appends the requirement prior it supplies
 OBSERVED = tuple(n for n in Signals.names(semantic=False) if n != "requirement_prior")
 #: ... and with the semantic matcher
@@ -207,6 +214,32 @@ def _prf(y: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+#: the thresholds tried, on the leave-one-set-out predictions
+THRESHOLDS = np.round(np.arange(0.15, 0.80, 0.01), 2)
+
+
+def _threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The threshold that leaves the widest margin to both halves of the quality goal.
+
+    Why not the best F1: F1 is indifferent to trading a point of precision for a point of
+    recall, but the goal is not: precision >= 0.85 *and* recall >= 0.80. The best-F1
+    threshold of models 5 sat where leave-one-author-out precision was 0.838, below its
+    target, with recall 0.041 above its own; fresh rounds then missed on precision, never
+    on recall. So the threshold maximises the smaller of the two margins
+    (``min(P - 0.85, R - 0.80)``), and F1 only breaks ties.
+    """
+
+    def margin(t: float) -> tuple[float, float]:
+        precision, recall, f1 = _prf(y, p >= t)
+        return round(min(precision - GOAL_PRECISION, recall - GOAL_RECALL), 4), f1
+
+    print("threshold  precision  recall  F1   (leave-one-set-out)")
+    for t in THRESHOLDS[::3]:
+        precision, recall, f1 = _prf(y, p >= t)
+        print(f"  {t:.2f}      {precision:.3f}     {recall:.3f}  {f1:.3f}")
+    return float(max(THRESHOLDS, key=margin))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
@@ -241,10 +274,13 @@ def main() -> int:
         oof[name] = _predict(fitted, vocab, data[name], train)
     y_all = np.concatenate([data[n].y for n in tuning])
     p_all = np.concatenate([oof[n] for n in tuning])
-    thresholds = np.round(np.arange(0.15, 0.80, 0.01), 2)
-    threshold = float(max(thresholds, key=lambda t: _prf(y_all, p_all >= t)[2]))
+    threshold = _threshold(y_all, p_all)
     rules = np.concatenate([data[n].x[:, 0] for n in tuning]) > 0.5  # rule_credited
-    metrics: dict[str, object] = {"threshold_chosen_on": "leave-one-set-out predictions"}
+    metrics: dict[str, object] = {
+        "threshold_chosen_on": "leave-one-set-out predictions",
+        "threshold_rule": f"widest margin to the goal (precision >= {GOAL_PRECISION}, "
+        f"recall >= {GOAL_RECALL}), then best F1",
+    }
     rp, rr, rf = _prf(y_all, rules)
     lp, lr, lf = _prf(y_all, p_all >= threshold)
     metrics["rules"] = {"precision": round(rp, 3), "recall": round(rr, 3), "f1": round(rf, 3)}
