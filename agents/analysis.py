@@ -117,7 +117,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.9.2"
+ANALYZER_VERSION = "1.9.3"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -439,7 +439,16 @@ _PHRASE_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, repl in (
         (
             r"\b(?:management body|board of directors|management board|executive board|"
-            r"supervisory board)\b",
+            r"supervisory board)\b"
+            # the management body under its own name in policies written in English
+            # elsewhere: a Portuguese Lda.'s gerência (its gerentes), a Polish zarząd, a
+            # French directoire or conseil d'administration, a Danish bestyrelse or
+            # direktion, a Swedish styrelse, a Finnish hallitus, Luxembourg's conducting
+            # officers, an Italian consiglio di amministrazione, a Spanish consejo de
+            # administración, a Dutch raad van bestuur
+            r"|\b(?:ger[êe]ncia|gerentes|zarz[ąa]d\w*|directoire|conseil d'administration"
+            r"|bestyrelse\w*|direktion\w*|styrelse\w*|hallitus\w*|conducting officers?"
+            r"|consiglio di amministrazione|consejo de administraci[óo]n|raad van bestuur)\b",
             "board",
         ),
         (

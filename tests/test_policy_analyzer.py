@@ -249,110 +249,115 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.2 with evidence
-#: model 6 (fitted on dev..dev77) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.3 with evidence
+#: model 7 (fitted on dev..dev81) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41, dev53, dev55 and dev73 are Art. 16 firms; dev40, dev56, dev59, dev69, dev70 and
-#: holdout89 are founder-written microenterprises. What the held-out sets gave when measured once with
-#: the analyzer frozen is in the bench docstring; the floors here are for the current commit.
+#: dev41, dev53, dev55 and dev73 are Art. 16 firms; dev40, dev56, dev59, dev69, dev70,
+#: dev80 and holdout93 are founder-written microenterprises. What the held-out sets gave
+#: when measured once with the analyzer frozen is in the bench docstring; the floors here
+#: are for the current commit.
 QUALITY_FLOORS = [
     ("dev", 0.84, 0.91),
     ("dev2", 0.95, 0.81),
-    ("dev3", 0.87, 0.86),
-    ("dev4", 0.82, 0.77),
+    ("dev3", 0.87, 0.85),
+    ("dev4", 0.83, 0.79),
     ("dev5", 0.87, 0.94),
-    ("dev6", 0.81, 0.71),
+    ("dev6", 0.80, 0.75),
     ("dev7", 0.78, 0.41),
-    ("dev8", 0.81, 0.74),
+    ("dev8", 0.81, 0.72),
     ("dev9", 0.88, 0.85),
     ("dev10", 0.75, 0.87),
-    ("dev11", 0.73, 0.89),
+    ("dev11", 0.72, 0.89),
     ("dev12", 0.79, 0.78),
-    ("dev13", 0.79, 0.72),
-    ("dev14", 0.87, 0.92),
-    ("dev15", 0.83, 0.84),
-    ("dev16", 0.91, 0.82),
+    ("dev13", 0.78, 0.74),
+    ("dev14", 0.86, 0.92),
+    ("dev15", 0.82, 0.84),
+    ("dev16", 0.90, 0.83),
     ("dev17", 0.86, 0.89),
-    ("dev18", 0.86, 0.83),
+    ("dev18", 0.85, 0.82),
     ("dev19", 0.89, 0.73),
-    ("dev20", 0.89, 0.75),
-    ("dev21", 0.85, 0.91),
+    ("dev20", 0.88, 0.76),
+    ("dev21", 0.85, 0.92),
     ("dev22", 0.85, 0.88),
-    ("dev23", 0.81, 0.88),
-    ("dev24", 0.86, 0.71),
-    ("dev25", 0.83, 0.75),
-    ("dev26", 0.87, 0.88),
-    ("dev27", 0.84, 0.76),
-    ("dev28", 0.91, 0.83),
-    ("dev29", 0.90, 0.82),
+    ("dev23", 0.78, 0.88),
+    ("dev24", 0.86, 0.70),
+    ("dev25", 0.83, 0.76),
+    ("dev26", 0.87, 0.89),
+    ("dev27", 0.84, 0.79),
+    ("dev28", 0.89, 0.83),
+    ("dev29", 0.89, 0.82),
     ("dev30", 0.90, 0.83),
     ("dev31", 0.73, 0.65),
     ("dev32", 0.83, 0.78),
-    ("dev33", 0.86, 0.86),
+    ("dev33", 0.86, 0.85),
     ("dev34", 0.87, 0.75),
-    ("dev35", 0.84, 0.64),
-    ("dev36", 0.90, 0.80),
-    ("dev37", 0.90, 0.87),
-    ("dev38", 0.82, 0.80),
-    ("dev39", 0.82, 0.73),
-    ("dev40", 0.80, 0.45),
-    ("dev41", 0.78, 0.74),
+    ("dev35", 0.85, 0.65),
+    ("dev36", 0.90, 0.82),
+    ("dev37", 0.89, 0.88),
+    ("dev38", 0.83, 0.80),
+    ("dev39", 0.82, 0.74),
+    ("dev40", 0.79, 0.45),
+    ("dev41", 0.77, 0.74),
     ("dev42", 0.89, 0.85),
     ("dev43", 0.85, 0.92),
-    ("dev44", 0.83, 0.78),
+    ("dev44", 0.83, 0.81),
     ("dev45", 0.86, 0.86),
-    ("dev46", 0.87, 0.84),
-    ("dev47", 0.91, 0.73),
+    ("dev46", 0.86, 0.86),
+    ("dev47", 0.93, 0.75),
     ("dev48", 0.91, 0.85),
-    ("dev49", 0.81, 0.92),
+    ("dev49", 0.81, 0.91),
     ("dev50", 0.87, 0.87),
-    ("dev51", 0.88, 0.71),
+    ("dev51", 0.88, 0.72),
     ("dev52", 0.83, 0.85),
     ("dev53", 0.89, 0.74),
-    ("dev54", 0.86, 0.86),
-    ("dev55", 0.91, 0.80),
+    ("dev54", 0.86, 0.85),
+    ("dev55", 0.91, 0.82),
     ("dev56", 0.85, 0.68),
     ("dev57", 0.90, 0.87),
     ("dev58", 0.90, 0.82),
-    ("dev59", 0.92, 0.78),
-    ("dev60", 0.90, 0.86),
-    ("dev61", 0.83, 0.73),
-    ("dev62", 0.89, 0.91),
+    ("dev59", 0.91, 0.79),
+    ("dev60", 0.89, 0.85),
+    ("dev61", 0.84, 0.73),
+    ("dev62", 0.88, 0.91),
     ("dev63", 0.86, 0.80),
     ("dev64", 0.89, 0.89),
-    ("dev65", 0.87, 0.72),
-    ("dev66", 0.84, 0.86),
-    ("dev67", 0.88, 0.89),
-    ("dev68", 0.88, 0.85),
+    ("dev65", 0.88, 0.74),
+    ("dev66", 0.83, 0.86),
+    ("dev67", 0.89, 0.89),
+    ("dev68", 0.86, 0.85),
     ("dev69", 0.87, 0.67),
     ("dev70", 0.87, 0.73),
     ("dev71", 0.90, 0.88),
-    ("dev72", 0.92, 0.81),
-    ("dev73", 0.70, 0.63),
-    ("dev74", 0.85, 0.91),
-    ("dev75", 0.81, 0.77),
+    ("dev72", 0.92, 0.82),
+    ("dev73", 0.69, 0.63),
+    ("dev74", 0.83, 0.91),
+    ("dev75", 0.82, 0.77),
     ("dev76", 0.83, 0.86),
-    ("dev77", 0.85, 0.75),
+    ("dev77", 0.85, 0.77),
+    ("dev78", 0.88, 0.81),
+    ("dev79", 0.88, 0.91),
+    ("dev80", 0.88, 0.60),
+    ("dev81", 0.82, 0.82),
     ("holdout35", 0.83, 0.87),
-    ("holdout36", 0.81, 0.78),
+    ("holdout36", 0.82, 0.78),
     ("holdout37", 0.82, 0.87),
-    ("holdout38", 0.87, 0.80),
+    ("holdout38", 0.88, 0.81),
     ("holdout43", 0.87, 0.87),
-    ("holdout44", 0.87, 0.80),
-    ("holdout45", 0.91, 0.82),
-    ("holdout46", 0.90, 0.87),
+    ("holdout44", 0.87, 0.81),
+    ("holdout45", 0.90, 0.83),
+    ("holdout46", 0.90, 0.86),
     ("holdout51", 0.90, 0.83),
-    ("holdout52", 0.84, 0.81),
+    ("holdout52", 0.85, 0.81),
     ("holdout53", 0.83, 0.87),
-    ("holdout54", 0.92, 0.65),
+    ("holdout54", 0.91, 0.65),
     ("holdout55", 0.84, 0.82),
-    ("holdout56", 0.86, 0.77),
-    ("holdout57", 0.82, 0.85),
-    ("holdout58", 0.86, 0.79),
-    ("holdout87", 0.88, 0.77),
-    ("holdout88", 0.86, 0.90),
-    ("holdout89", 0.86, 0.55),
-    ("holdout90", 0.81, 0.82),
+    ("holdout56", 0.86, 0.78),
+    ("holdout57", 0.81, 0.85),
+    ("holdout58", 0.84, 0.82),
+    ("holdout91", 0.81, 0.76),
+    ("holdout92", 0.89, 0.87),
+    ("holdout93", 0.78, 0.60),
+    ("holdout94", 0.86, 0.81),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -382,8 +387,8 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.9.2 with the semantic model fitted on dev..dev77 reaches there
-#: (holdout35-38, holdout43-46, holdout51-58 and holdout87-90: P 0.885 / R 0.832)
+#: what analyzer 1.9.3 with the semantic model fitted on dev..dev81 reaches there
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout91-94: P 0.882 / R 0.832)
 SEMANTIC_FLOOR = (0.86, 0.81)
 
 
@@ -990,3 +995,34 @@ def test_a_credited_requirement_never_says_no_passage_addresses_it() -> None:
             assert a.evidence, a.requirement_id
             weak += a.rationale.startswith("Only a passage below the on-topic bar")
     assert weak  # the case this guards is there: some credit rests on a weak passage
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The Board of Directors",
+        # analyzer 1.9.3: the management body under the name the entity's own law gives it
+        "The Gerência",
+        "The Zarząd",
+        "The Bestyrelse",
+        "The Conducting Officers",
+        "The Consiglio di Amministrazione",
+    ],
+)
+def test_the_management_body_is_recognised_under_its_national_name(
+    tmp_path: Path, body: str
+) -> None:
+    """A Portuguese Lda.'s policies written in English say "the Gerência approved the
+    continuity and recovery plan"; that is the management body approving it (DORA
+    Art. 5(2)(e)), as "the Board of Directors" is."""
+    doc = tmp_path / "framework.md"
+    doc.write_text(
+        "# ICT risk management framework\n\n## 6 Continuity\n\n"
+        f"6.3 {body} approved version 1.2 of the ICT response and recovery plans on "
+        "18 November 2025 and reviews them every year after the annual exercise.\n",
+        encoding="utf-8",
+    )
+    rules = _by_id(analyze(load_documents([doc]), EntityProfile(), evidence_model=False))
+    approval = rules["DORA-5-2-e"]
+    assert approval.coverage in FOUND
+    assert "not shown: management body" not in approval.rationale
