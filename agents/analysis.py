@@ -54,8 +54,8 @@ by the cloud provider", or a provider one of the documents introduces by a short
 ('... Technology Services GIE ("BGTS")') or by its full name, then its first word
 ("Kition Managed IT Ltd", then "Kition"), as subject, agent or owner ("BGTS patches the
 servers", "Kition's SOC monitors ...", "... are RVI's responsibility"), in any sentence of
-a line. Plans are not evidence either: "[Planned - H2 2025] ...", "target Q4 2025". BM25 statistics and candidate passages are taken per document,
-so a folder of policies is judged as its documents are one by one; only the providers'
+a line. Plans are not evidence either: "[Planned - H2 2025] ...", "target Q4 2025".
+BM25 statistics and candidate passages are taken per document, so a folder of policies is judged as its documents are one by one; only the providers'
 short names are shared across the set, since they name the same companies in each.
 
 Text is only ever *counted*, never interpreted: a sentence such as "ignore previous
@@ -864,16 +864,16 @@ _DEFERRAL_RE = re.compile(
     r"|will be (?:added|included|introduced|inserted|agreed)[^.;]{0,80}?\b(?:if|once|when"
     r"|should)\b"
     # a target date, an intention, a launch date: "[Design in progress - target Q4 2025]",
-    # "a public channel ... shall be launched in Q3/2026", "it is intended that, from the 2026 budget cycle, ...", "is not
-    # currently a standard term"
+    # "a public channel ... shall be launched in Q3/2026", "it is intended that, from the
+    # 2026 budget cycle, ...", "is not currently a standard term"
     r"|target (?:date )?(?:q[1-4]|h[12])\b"
     r"|\bit is intended that|(?:is|are) not currently\b"
     r"|\bshall be (?:launched|introduced|implemented|rolled out|established|deployed|set up)"
     r"\b[^.;]{0,80}?\b(?:in|by|from|during) (?:q[1-4]\W*|h[12]\W*)?20\d\d)\b",
     re.IGNORECASE,
 )
-#: A reserved, draft or planned slot ("C-14 (reserved) | TLPT participation") or a cell saying the
-#: topic does not apply ("TLPT | Not applicable: the Fund is not subject to ...", "| not
+#: A reserved, draft or planned slot ("C-14 (reserved) | TLPT participation") or a cell
+#: saying the topic does not apply ("TLPT | Not applicable: the Fund is not subject to ...", "| not
 #: relevant - HNB doesn't require TLPT from us", but not "we decide: not relevant / act")
 _NOT_DONE_MARK_RE = re.compile(
     r"\((?:reserved|draft|tbd|tbc|to be confirmed)\)|(?:^|[|:])\s*not applicable\b"
@@ -1169,6 +1169,8 @@ _GENERIC_FIRST_RE = re.compile(
 def _is_short_name(first: str, text: str) -> bool:
     if len(first) < 4 or first.isupper() or _GENERIC_FIRST_RE.match(first):
         return False
+    if _written_lower(first, text):  # a word ("Managed"), not a name
+        return False
     if _PROVIDER_NAME_RE.fullmatch(first) or _FINANCIAL_NAME_RE.fullmatch(first):
         return False
     word = re.escape(first)
@@ -1243,12 +1245,12 @@ def _named_providers(texts: Sequence[str]) -> re.Pattern[str] | None:
         if initials or alias.lower() in {w.lower() for w in re.split(r"[\s-]+", name)}:
             names.update((alias, re.sub(r"\s+", " ", name).strip()))
     for m in _COMPANY_RE.finditer(text):
-        name = _proper_name(m.group("name"), text)
+        name = _proper_name(m.group("name"), text)  # whitespace already normalised
         first = name.split()[0]
         if first in own or not _is_provider_name(name, text[max(0, m.start() - 120) : m.start()]):
             continue
-        names.add(re.sub(r"\s+", " ", name).strip())
-        if _is_short_name(first, text) and not _written_lower(first, text):
+        names.add(name)
+        if _is_short_name(first, text):
             names.add(first)
     if not names:
         return None

@@ -233,10 +233,6 @@ def _threshold(y: np.ndarray, p: np.ndarray) -> float:
         precision, recall, f1 = _prf(y, p >= t)
         return round(min(precision - GOAL_PRECISION, recall - GOAL_RECALL), 4), f1
 
-    print("threshold  precision  recall  F1   (leave-one-set-out)")
-    for t in THRESHOLDS[::3]:
-        precision, recall, f1 = _prf(y, p >= t)
-        print(f"  {t:.2f}      {precision:.3f}     {recall:.3f}  {f1:.3f}")
     return float(max(THRESHOLDS, key=margin))
 
 
@@ -274,6 +270,10 @@ def main() -> int:
         oof[name] = _predict(fitted, vocab, data[name], train)
     y_all = np.concatenate([data[n].y for n in tuning])
     p_all = np.concatenate([oof[n] for n in tuning])
+    print("threshold  precision  recall  F1   (leave-one-set-out)")
+    for t in THRESHOLDS[::3]:
+        precision, recall, f1 = _prf(y_all, p_all >= t)
+        print(f"  {t:.2f}      {precision:.3f}     {recall:.3f}  {f1:.3f}")
     threshold = _threshold(y_all, p_all)
     rules = np.concatenate([data[n].x[:, 0] for n in tuning]) > 0.5  # rule_credited
     metrics: dict[str, object] = {
