@@ -177,6 +177,14 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   (fitted on dev..dev77, threshold for the widest margin to the goal): lexical
   **P 0.878** / R 0.775 pooled (0.902/0.798, 0.885/0.926, 0.887/0.573, 0.838/0.844),
   semantic mode **P 0.881** / R 0.782; then tuned on at stop 22, once round 23 existed.
+* ``dev82`` .. ``dev85``: stop 22's held-out round 23 (``holdout91`` .. ``holdout94``,
+  written before round 22 was measured: a 120-person Warsaw MiCA trading platform and
+  custodian; a Bucharest bank's norms translated from Romanian; a six-person Luxembourg
+  account information service provider's founder pages (microenterprise); a Helsinki life
+  insurer's ITIL-style process descriptions). Measured once with analyzer 1.9.3 and both
+  models 7 (fitted on dev..dev81): lexical **P 0.861** / R 0.773 pooled (0.838/0.783,
+  0.917/0.895, 0.800/0.620, 0.886/0.832), semantic mode **P 0.875** / R 0.777; then tuned
+  on at stop 23, once round 24 existed.
 
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
@@ -244,31 +252,55 @@ R 0.805** (F1 0.827), the goal met in the semantic mode:
 * ``holdout58``: a French payment institution's PSSI and PCA/PRA translated from French
   (0.856/0.772, semantic 0.861/0.802).
 
-Round 23 (stop 22), entity and style assigned, written before round 22 was measured and
-before analyzer 1.9.3, then measured once with analyzer 1.9.3 and both models 7 (fitted on
-dev..dev81): lexical **P 0.861** / R 0.773 pooled (F1 0.814), semantic mode **P 0.875** /
-R 0.777 (F1 0.820): precision above the goal, recall below it, again because of a
-founder-written microenterprise
-(analyzer 1.9.2 with models 6, measured afterwards for comparison only: P 0.870 /
-R 0.769):
+Round 24 (stop 23), entity and style assigned, written before any change of stop 23 and
+measured once with the frozen analyzer 1.9.3 and both models 7 (fitted on dev..dev81):
+lexical **P 0.863** / R 0.762 pooled (F1 0.809), semantic mode **P 0.869** / R 0.757
+(F1 0.809): precision above the goal, recall below it, again because of a founder-written
+microenterprise and, this time, an Art. 16 simplified-regime firm:
 
-* ``holdout91``: a 120-person Warsaw MiCA trading platform and custodian: board policy,
-  production-readiness rules, key ceremony standard, incident runbook, third-party
-  register note (lexical 0.838/0.783, semantic 0.876/0.789);
-* ``holdout92``: a Bucharest bank's norms and procedures translated from Romanian, with a
-  hosted core-banking vendor (0.917/0.895, semantic 0.919/0.919);
-* ``holdout93``: a six-person Luxembourg account information service provider
-  (microenterprise): founders' handbook, decisions log, plain-text runbook, a
-  consultant-drafted framework and a vendor page (0.800/0.620, semantic 0.831/0.615);
-* ``holdout94``: a Helsinki life insurer's ITIL-style process descriptions with a group
-  shared-service company (0.886/0.832, semantic 0.864/0.824).
+* ``holdout95``: a 140-person Vienna alternative investment fund manager with a
+  Luxembourg fund administrator: framework in long prose, table-heavy third-party policy,
+  step-by-step incident procedure (lexical 0.869/0.853, semantic 0.871/0.871);
+* ``holdout96``: a five-person Vilnius crowdfunding platform (microenterprise): the two
+  founders' engineering handbook, runbook, vendors page, security basics and a Notion
+  export of the board's yearly review, labeled densely (32-46 ids per document)
+  (0.848/0.609, semantic 0.848/0.579);
+* ``holdout97``: a 25-person Ljubljana investment firm under the Art. 16 simplified
+  regime, consultant-template documents with a guidance box left in (0.835/0.717,
+  semantic 0.833/0.707);
+* ``holdout98``: a Madrid bank's group policies translated from Spanish, with a group
+  technology subsidiary under an intra-group agreement (0.889/0.916, semantic
+  0.910/0.924).
 
-With round 23, the 20 held-out sets pooled (analyzer 1.9.3, models 7): lexical
-P 0.878 / R 0.829, semantic mode P 0.882 / R 0.832.
+Round 25 (stop 23), entity and style assigned, written with round 24 before any change of
+stop 23, measured once with catalog 2026.11.5 (search phrases and evidence wording in
+practice words: "the database is Multi-AZ", "a hardware security key", "nobody approves
+their own access request", "vendor security review", "certificate of destruction", "the
+capacity dashboard", "first line, second line") and both models 8 (fitted on dev..dev85):
+lexical **P 0.866 / R 0.803** pooled (F1 0.833), semantic mode **P 0.877 / R 0.802**
+(F1 0.836), the goal met in both modes, though the founder-written microenterprise again
+reached only R 0.60 (catalog 2026.11.4 with models 7, measured afterwards for comparison
+only: P 0.858 / R 0.784; on round 24 the new catalog and models give P 0.866 / R 0.750
+against the frozen 0.863 / 0.762, so the change is a small gain over both rounds, not a
+cure):
+
+* ``holdout99``: a 300-person Dublin card acquirer: clause policy, security operations
+  standard, major-incident runbook, supplier FAQ, DR plan (lexical 0.868/0.856, semantic
+  0.872/0.843);
+* ``holdout100``: a seven-person Lisbon crypto custody and exchange start-up
+  (microenterprise): the founders' and an engineer's pages, labeled densely (30-46 ids per
+  document) (0.866/0.601, semantic 0.902/0.607);
+* ``holdout101``: an Athens central securities depository's board-resolution policies
+  with a Thessaloniki DR site and an IT vendor (0.895/0.889, semantic 0.901/0.895);
+* ``holdout102``: a Brussels health and life insurer's Solvency II-flavoured policies,
+  checklist standard and swimlane procedure (0.833/0.919, semantic 0.838/0.912).
+
+The 24 held-out sets pooled (rounds 9, 11, 13, 14, 24 and 25; catalog 2026.11.5, models
+8): lexical P 0.876 / R 0.826, semantic mode P 0.880 / R 0.833.
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
 P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
-Rounds 16 to 22, measured once frozen and then tuned on, are listed with the tuning
+Rounds 16 to 23, measured once frozen and then tuned on, are listed with the tuning
 sets above. All 24 sets of rounds 9 to 17 with analyzer 1.7.3, each round blind when
 measured: lexical P 0.854 / R 0.807; round 18 with analyzer 1.8.0: P 0.865 / R 0.840.
 
@@ -321,11 +353,11 @@ from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 HELD_OUT = tuple(
-    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(91, 95))
+    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(95, 103))
 )
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 82)},
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 86)},
     **{name: EVAL_DIR / name for name in HELD_OUT},
 }
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80

@@ -167,7 +167,7 @@ def test_results_are_consistent(access_results: AnalysisResults) -> None:
     assert sum(c.requirements for c in access_results.chapters) == len(applicable)
     for chapter in access_results.chapters:
         assert chapter.covered + chapter.partial + chapter.missing == chapter.requirements
-    assert access_results.catalog_version == "2026.11.4"
+    assert access_results.catalog_version == "2026.11.5"
     # deterministic
     assert _run([ACCESS]).model_dump() == access_results.model_dump()
 
@@ -257,107 +257,115 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
 #: when measured once with the analyzer frozen is in the bench docstring; the floors here
 #: are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.84, 0.91),
-    ("dev2", 0.95, 0.81),
-    ("dev3", 0.87, 0.85),
-    ("dev4", 0.83, 0.79),
-    ("dev5", 0.87, 0.94),
-    ("dev6", 0.80, 0.75),
-    ("dev7", 0.78, 0.41),
+    ("dev", 0.85, 0.91),
+    ("dev2", 0.95, 0.80),
+    ("dev3", 0.86, 0.86),
+    ("dev4", 0.82, 0.80),
+    ("dev5", 0.87, 0.93),
+    ("dev6", 0.82, 0.75),
+    ("dev7", 0.78, 0.43),
     ("dev8", 0.81, 0.72),
-    ("dev9", 0.88, 0.85),
-    ("dev10", 0.75, 0.87),
-    ("dev11", 0.72, 0.89),
+    ("dev9", 0.88, 0.86),
+    ("dev10", 0.75, 0.88),
+    ("dev11", 0.71, 0.89),
     ("dev12", 0.79, 0.78),
     ("dev13", 0.78, 0.74),
-    ("dev14", 0.86, 0.92),
-    ("dev15", 0.82, 0.84),
-    ("dev16", 0.90, 0.83),
-    ("dev17", 0.86, 0.89),
-    ("dev18", 0.85, 0.82),
-    ("dev19", 0.89, 0.73),
-    ("dev20", 0.88, 0.76),
-    ("dev21", 0.85, 0.92),
-    ("dev22", 0.85, 0.88),
-    ("dev23", 0.78, 0.88),
-    ("dev24", 0.86, 0.70),
-    ("dev25", 0.83, 0.76),
+    ("dev14", 0.87, 0.93),
+    ("dev15", 0.83, 0.86),
+    ("dev16", 0.91, 0.82),
+    ("dev17", 0.87, 0.89),
+    ("dev18", 0.87, 0.82),
+    ("dev19", 0.89, 0.74),
+    ("dev20", 0.84, 0.74),
+    ("dev21", 0.87, 0.91),
+    ("dev22", 0.85, 0.89),
+    ("dev23", 0.82, 0.89),
+    ("dev24", 0.86, 0.69),
+    ("dev25", 0.85, 0.74),
     ("dev26", 0.87, 0.89),
-    ("dev27", 0.84, 0.79),
-    ("dev28", 0.89, 0.83),
-    ("dev29", 0.89, 0.82),
-    ("dev30", 0.90, 0.83),
-    ("dev31", 0.73, 0.65),
-    ("dev32", 0.83, 0.78),
-    ("dev33", 0.86, 0.85),
-    ("dev34", 0.87, 0.75),
-    ("dev35", 0.85, 0.65),
-    ("dev36", 0.90, 0.82),
+    ("dev27", 0.85, 0.79),
+    ("dev28", 0.93, 0.83),
+    ("dev29", 0.89, 0.83),
+    ("dev30", 0.92, 0.84),
+    ("dev31", 0.74, 0.65),
+    ("dev32", 0.82, 0.76),
+    ("dev33", 0.87, 0.88),
+    ("dev34", 0.88, 0.77),
+    ("dev35", 0.86, 0.64),
+    ("dev36", 0.92, 0.82),
     ("dev37", 0.89, 0.88),
-    ("dev38", 0.83, 0.80),
-    ("dev39", 0.82, 0.74),
-    ("dev40", 0.79, 0.45),
-    ("dev41", 0.77, 0.74),
-    ("dev42", 0.89, 0.85),
+    ("dev38", 0.83, 0.79),
+    ("dev39", 0.84, 0.75),
+    ("dev40", 0.79, 0.51),
+    ("dev41", 0.77, 0.73),
+    ("dev42", 0.91, 0.85),
     ("dev43", 0.85, 0.92),
     ("dev44", 0.83, 0.81),
-    ("dev45", 0.86, 0.86),
+    ("dev45", 0.85, 0.85),
     ("dev46", 0.86, 0.86),
-    ("dev47", 0.93, 0.75),
-    ("dev48", 0.91, 0.85),
-    ("dev49", 0.81, 0.91),
-    ("dev50", 0.87, 0.87),
-    ("dev51", 0.88, 0.72),
-    ("dev52", 0.83, 0.85),
-    ("dev53", 0.89, 0.74),
+    ("dev47", 0.93, 0.73),
+    ("dev48", 0.91, 0.86),
+    ("dev49", 0.82, 0.90),
+    ("dev50", 0.87, 0.86),
+    ("dev51", 0.89, 0.73),
+    ("dev52", 0.83, 0.84),
+    ("dev53", 0.91, 0.75),
     ("dev54", 0.86, 0.85),
-    ("dev55", 0.91, 0.82),
-    ("dev56", 0.85, 0.68),
-    ("dev57", 0.90, 0.87),
-    ("dev58", 0.90, 0.82),
-    ("dev59", 0.91, 0.79),
-    ("dev60", 0.89, 0.85),
-    ("dev61", 0.84, 0.73),
+    ("dev55", 0.89, 0.79),
+    ("dev56", 0.84, 0.70),
+    ("dev57", 0.90, 0.90),
+    ("dev58", 0.91, 0.83),
+    ("dev59", 0.93, 0.80),
+    ("dev60", 0.89, 0.84),
+    ("dev61", 0.85, 0.76),
     ("dev62", 0.88, 0.91),
-    ("dev63", 0.86, 0.80),
-    ("dev64", 0.89, 0.89),
-    ("dev65", 0.88, 0.74),
-    ("dev66", 0.83, 0.86),
-    ("dev67", 0.89, 0.89),
-    ("dev68", 0.86, 0.85),
-    ("dev69", 0.87, 0.67),
-    ("dev70", 0.87, 0.73),
-    ("dev71", 0.90, 0.88),
-    ("dev72", 0.92, 0.82),
-    ("dev73", 0.69, 0.63),
-    ("dev74", 0.83, 0.91),
-    ("dev75", 0.82, 0.77),
-    ("dev76", 0.83, 0.86),
-    ("dev77", 0.85, 0.77),
-    ("dev78", 0.88, 0.81),
-    ("dev79", 0.88, 0.91),
-    ("dev80", 0.88, 0.60),
-    ("dev81", 0.82, 0.82),
-    ("holdout35", 0.83, 0.87),
-    ("holdout36", 0.82, 0.78),
-    ("holdout37", 0.82, 0.87),
-    ("holdout38", 0.88, 0.81),
+    ("dev63", 0.87, 0.81),
+    ("dev64", 0.88, 0.88),
+    ("dev65", 0.88, 0.73),
+    ("dev66", 0.83, 0.84),
+    ("dev67", 0.89, 0.88),
+    ("dev68", 0.88, 0.87),
+    ("dev69", 0.87, 0.68),
+    ("dev70", 0.89, 0.77),
+    ("dev71", 0.89, 0.88),
+    ("dev72", 0.92, 0.81),
+    ("dev73", 0.72, 0.63),
+    ("dev74", 0.86, 0.91),
+    ("dev75", 0.83, 0.78),
+    ("dev76", 0.84, 0.87),
+    ("dev77", 0.86, 0.79),
+    ("dev78", 0.88, 0.83),
+    ("dev79", 0.88, 0.92),
+    ("dev80", 0.89, 0.60),
+    ("dev81", 0.82, 0.83),
+    ("dev82", 0.87, 0.78),
+    ("dev83", 0.91, 0.88),
+    ("dev84", 0.81, 0.65),
+    ("dev85", 0.88, 0.80),
+    ("holdout35", 0.84, 0.87),
+    ("holdout36", 0.83, 0.78),
+    ("holdout37", 0.84, 0.89),
+    ("holdout38", 0.87, 0.81),
     ("holdout43", 0.87, 0.87),
-    ("holdout44", 0.87, 0.81),
-    ("holdout45", 0.90, 0.83),
-    ("holdout46", 0.90, 0.86),
-    ("holdout51", 0.90, 0.83),
-    ("holdout52", 0.85, 0.81),
-    ("holdout53", 0.83, 0.87),
+    ("holdout44", 0.86, 0.83),
+    ("holdout45", 0.90, 0.82),
+    ("holdout46", 0.89, 0.85),
+    ("holdout51", 0.89, 0.85),
+    ("holdout52", 0.84, 0.84),
+    ("holdout53", 0.83, 0.88),
     ("holdout54", 0.91, 0.65),
-    ("holdout55", 0.84, 0.82),
-    ("holdout56", 0.86, 0.78),
-    ("holdout57", 0.81, 0.85),
-    ("holdout58", 0.84, 0.82),
-    ("holdout91", 0.81, 0.76),
-    ("holdout92", 0.89, 0.87),
-    ("holdout93", 0.78, 0.60),
-    ("holdout94", 0.86, 0.81),
+    ("holdout55", 0.84, 0.84),
+    ("holdout56", 0.86, 0.80),
+    ("holdout57", 0.82, 0.86),
+    ("holdout58", 0.83, 0.79),
+    ("holdout95", 0.84, 0.83),
+    ("holdout96", 0.83, 0.57),
+    ("holdout97", 0.81, 0.67),
+    ("holdout98", 0.88, 0.88),
+    ("holdout99", 0.84, 0.83),
+    ("holdout100", 0.84, 0.58),
+    ("holdout101", 0.87, 0.86),
+    ("holdout102", 0.81, 0.89),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -387,12 +395,12 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what analyzer 1.9.3 with the semantic model fitted on dev..dev81 reaches there
-#: (holdout35-38, holdout43-46, holdout51-58 and holdout91-94: P 0.882 / R 0.832)
+#: what catalog 2026.11.5 with the semantic model 8 (fitted on dev..dev85) reaches there
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout95-102: P 0.880 / R 0.833)
 SEMANTIC_FLOOR = (0.86, 0.81)
 
 
-# 20 sets through the numpy encoder: about 5 min on an idle 2-core machine
+# 24 sets through the numpy encoder: about 6 min on an idle 2-core machine
 @pytest.mark.timeout(1500)
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
@@ -1026,3 +1034,83 @@ def test_the_management_body_is_recognised_under_its_national_name(
     approval = rules["DORA-5-2-e"]
     assert approval.coverage in FOUND
     assert "not shown: management body" not in approval.rationale
+
+
+@pytest.mark.parametrize(
+    ("requirement_id", "practice"),
+    [
+        (
+            "DORA-12-4",
+            "Everything runs in three availability zones in Frankfurt: the database is "
+            "Multi-AZ with a standby replica and the containers run in all three zones.",
+        ),
+        (
+            "RTS1774-9-1",
+            "On the first Monday of every month Jonas checks the capacity dashboard (CPU, "
+            "memory, storage, database connections) against our limits and raises them "
+            "before we need them.",
+        ),
+        (
+            "RTS1774-21-f",
+            "Admin and production access always needs a hardware security key (YubiKey), "
+            "and a second factor is required for every login.",
+        ),
+        (
+            "RTS1774-21-b",
+            "Four-eyes principle for access: nobody approves their own access request, and "
+            "no single person can both request and approve access to the payment system.",
+        ),
+        (
+            "RTS1774-2-2-g",
+            "We run a light version of the three lines: engineering is the first line, Ana "
+            "is the second line and the yearly external audit is the third line.",
+        ),
+        (
+            "DORA-14-3",
+            "Only Marta, our CEO, talks to journalists; media enquiries and press questions "
+            "about an outage go to her.",
+        ),
+        (
+            "DORA-9-3",
+            "Data to and from partners travels only over encrypted channels (TLS, SFTP); we "
+            "never send customer files as email attachments.",
+        ),
+        (
+            "RTS1774-20-1",
+            "Everyone has their own named account: there are no shared logins, and each "
+            "service has its own identity.",
+        ),
+        (
+            "RTS1774-11-2-g",
+            "Laptops are wiped before reuse or disposal, and old disks are shredded by a "
+            "firm that gives us a certificate of destruction.",
+        ),
+        (
+            "DORA-28-4-c",
+            "Before signing a new vendor we do a vendor security review: certifications, "
+            "where our data would live, and what happens to us if they go away.",
+        ),
+        (
+            "RTS1774-21-a",
+            "People get only the access they need for their job, and admin rights only "
+            "when needed.",
+        ),
+    ],
+)
+def test_duties_written_in_practice_words_are_found(
+    tmp_path: Path, requirement_id: str, practice: str
+) -> None:
+    """Founder-written pages state duties as what people do with the tools they use
+    ("the database is Multi-AZ", "a hardware security key", "nobody approves their own
+    access request"), not in the regulation's words. Catalog 2026.11.5 searches for that
+    wording too: the sentence is now on topic and shows the duty's key element, so the
+    evidence model weighs it (on 2026.11.4 none of these was on topic)."""
+    doc = tmp_path / "engineering-handbook.md"
+    doc.write_text(
+        "# Engineering and security handbook\n\nOwner: Ana (CTO).\n\n"
+        f"## 4 IT security day to day\n\n{practice}\n",
+        encoding="utf-8",
+    )
+    found = dict(analysis_signals(load_documents([doc]), EntityProfile()))[requirement_id]
+    assert found.on_topic >= 1, found.relevance
+    assert found.key_shown == 1.0
