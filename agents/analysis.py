@@ -117,7 +117,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.9.3"
+ANALYZER_VERSION = "1.9.4"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -1413,7 +1413,11 @@ _ICT_TERM_RE = re.compile(
 )
 #: Share of a document's passages that must use ICT wording for the whole document to
 #: count as an ICT document (whose passages may then say "this policy" without the word).
-ICT_DOCUMENT_SHARE = 0.5
+#: Across the 113 labeled sets the non-ICT distractors reach at most 0.33 and the ICT
+#: documents at least 0.45; a founder's supplier page (0.48: "Lucia keeps the register",
+#: "one written contract per supplier") fell under 1.9.3's bar of 0.5 and lost 28 of
+#: its 31 duties, so the bar sits in the gap, not at its edge.
+ICT_DOCUMENT_SHARE = 0.4
 
 
 #: Sections that define, list or record rather than state duties: a glossary entry
@@ -1519,10 +1523,24 @@ _REQUIREMENT_KINDS: dict[str, frozenset[str]] = {
 }
 
 
+#: a yearly report or review ("Annual ICT Risk and Control Report 2026", "Security review
+#: 2025-26", "Yearly ICT review"): it recounts the year's work on every topic (tests run,
+#: audits followed up, incidents reported), so naming ICT risk or security in its title
+#: does not make it the home of only those duties
+_YEARLY_REPORT_RE = re.compile(
+    r"\b(?:annual|yearly)\b|\b(?:review|report|story|summary)\b.{0,3}\b20\d\d"
+    r"|\b20\d\d\b.{0,40}\b(?:review|report)\b",
+    re.IGNORECASE,
+)
+
+
 def _document_kinds(document: Document) -> frozenset[str]:
     """What the document is, by its file name and first heading (none: the title is silent)."""
     title = _title(document).replace("_", " ")  # "BCP_Plan": \b needs the underscore gone
-    return frozenset(kind for kind, pattern in _DOCUMENT_KIND_RES.items() if pattern.search(title))
+    kinds = frozenset(k for k, pattern in _DOCUMENT_KIND_RES.items() if pattern.search(title))
+    if _YEARLY_REPORT_RE.search(title):
+        kinds -= {"risk", "security"}
+    return kinds
 
 
 def _requirement_kinds(req: Requirement) -> frozenset[str]:

@@ -185,6 +185,28 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   models 7 (fitted on dev..dev81): lexical **P 0.861** / R 0.773 pooled (0.838/0.783,
   0.917/0.895, 0.800/0.620, 0.886/0.832), semantic mode **P 0.875** / R 0.777; then tuned
   on at stop 23, once round 24 existed.
+* ``dev86`` .. ``dev89``: stop 23's held-out round 24 (``holdout95`` .. ``holdout98``,
+  written before any change of that stop: a 140-person Vienna alternative investment fund
+  manager with a Luxembourg fund administrator; a five-person Vilnius crowdfunding
+  platform's founder pages (microenterprise), labeled densely; a 25-person Ljubljana
+  investment firm under the Art. 16 simplified regime, consultant templates with a
+  guidance box left in; a Madrid bank's group policies translated from Spanish). Measured
+  once with the frozen analyzer 1.9.3 and both models 7 (fitted on dev..dev81): lexical
+  **P 0.863** / R 0.762 pooled (0.869/0.853, 0.848/0.609, 0.835/0.717, 0.889/0.916),
+  semantic mode **P 0.869** / R 0.757; then tuned on at stop 24.
+* ``dev90`` .. ``dev93``: stop 24's round 26 (``holdout103`` .. ``holdout106``, written
+  before any change of that stop: a 140-person Tallinn payment institution's
+  compliance-team documents; a six-person Bratislava e-money institution's founder pages
+  (microenterprise), labeled densely (25-48 ids per document); a Warsaw cooperative bank
+  in an institutional protection scheme, resolutions translated from Polish; a Rotterdam
+  industry-wide pension fund (IORP) that outsources administration and ICT). Measured
+  once with the frozen analyzer 1.9.3, catalog 2026.11.5 and both models 8 (fitted on
+  dev..dev85): lexical **P 0.883** / R 0.749 pooled (0.916/0.916, 0.861/0.525,
+  0.889/0.795, 0.854/0.763), semantic mode **P 0.887** / R 0.759. Precision met, recall
+  not: the founder's supplier page fell just under the ICT-document bar (share 0.48
+  against 0.5) and lost 28 of its 31 duties, and two yearly reports were read as
+  documents of the ICT-risk kind only. Both fixed at stop 24 (analyzer 1.9.4), then tuned
+  on; with models 9, fitted on them too (so no longer blind): P 0.896 / R 0.804.
 
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
@@ -252,26 +274,6 @@ R 0.805** (F1 0.827), the goal met in the semantic mode:
 * ``holdout58``: a French payment institution's PSSI and PCA/PRA translated from French
   (0.856/0.772, semantic 0.861/0.802).
 
-Round 24 (stop 23), entity and style assigned, written before any change of stop 23 and
-measured once with the frozen analyzer 1.9.3 and both models 7 (fitted on dev..dev81):
-lexical **P 0.863** / R 0.762 pooled (F1 0.809), semantic mode **P 0.869** / R 0.757
-(F1 0.809): precision above the goal, recall below it, again because of a founder-written
-microenterprise and, this time, an Art. 16 simplified-regime firm:
-
-* ``holdout95``: a 140-person Vienna alternative investment fund manager with a
-  Luxembourg fund administrator: framework in long prose, table-heavy third-party policy,
-  step-by-step incident procedure (lexical 0.869/0.853, semantic 0.871/0.871);
-* ``holdout96``: a five-person Vilnius crowdfunding platform (microenterprise): the two
-  founders' engineering handbook, runbook, vendors page, security basics and a Notion
-  export of the board's yearly review, labeled densely (32-46 ids per document)
-  (0.848/0.609, semantic 0.848/0.579);
-* ``holdout97``: a 25-person Ljubljana investment firm under the Art. 16 simplified
-  regime, consultant-template documents with a guidance box left in (0.835/0.717,
-  semantic 0.833/0.707);
-* ``holdout98``: a Madrid bank's group policies translated from Spanish, with a group
-  technology subsidiary under an intra-group agreement (0.889/0.916, semantic
-  0.910/0.924).
-
 Round 25 (stop 23), entity and style assigned, written with round 24 before any change of
 stop 23, measured once with catalog 2026.11.5 (search phrases and evidence wording in
 practice words: "the database is Multi-AZ", "a hardware security key", "nobody approves
@@ -295,8 +297,10 @@ cure):
 * ``holdout102``: a Brussels health and life insurer's Solvency II-flavoured policies,
   checklist standard and swimlane procedure (0.833/0.919, semantic 0.838/0.912).
 
-The 24 held-out sets pooled (rounds 9, 11, 13, 14, 24 and 25; catalog 2026.11.5, models
-8): lexical P 0.876 / R 0.826, semantic mode P 0.880 / R 0.833.
+The 20 held-out sets pooled (rounds 9, 11, 13, 14 and 25; analyzer 1.9.4, catalog
+2026.11.6, both models 9 fitted on dev..dev93): lexical P 0.878 / R 0.842, semantic mode
+P 0.883 / R 0.849. Round 25 alone with them: lexical P 0.860 / R 0.808 (0.866 / 0.803
+when measured with models 8), semantic P 0.872 / R 0.808.
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
 P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
@@ -353,11 +357,11 @@ from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 HELD_OUT = tuple(
-    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(95, 103))
+    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(99, 103))
 )
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
-    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 86)},
+    **{f"dev{n}": EVAL_DIR / f"dev{n}" for n in range(2, 94)},
     **{name: EVAL_DIR / name for name in HELD_OUT},
 }
 GOAL_PRECISION, GOAL_RECALL = 0.85, 0.80

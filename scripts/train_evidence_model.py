@@ -32,10 +32,11 @@ import argparse
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -71,9 +72,9 @@ WORD_VALUE = 0.7
 WORD_MIN_SETS, WORD_MIN_ROWS = 3, 5
 #: pseudo-count pulling a requirement's rate towards the overall rate
 PRIOR_SMOOTHING = 5.0
-VERSION = "8"
+VERSION = "9"
 #: the semantic mode's model: the same fit with the semantic matcher's signals
-SEMANTIC_VERSION = "8-semantic"
+SEMANTIC_VERSION = "9-semantic"
 #: the signals the analysis observes; the model appends the requirement prior it supplies
 OBSERVED = tuple(n for n in Signals.names(semantic=False) if n != "requirement_prior")
 #: ... and with the semantic matcher
@@ -89,6 +90,16 @@ class _Set:
     ids: list[str]
     terms: list[frozenset[str]]
     creditable: np.ndarray
+    #: per requirement: creditable rows (``seen``) and those labeled covered (``hits``);
+    #: counted once, so the priors of any group of sets are sums, not a pass over rows
+    seen: Counter[str] = field(default_factory=Counter)
+    hits: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        for rid, label, ok in zip(self.ids, self.y, self.creditable, strict=True):
+            if ok:
+                self.seen[rid] += 1
+                self.hits[rid] += int(label)
 
 
 def _observed(semantic: SemanticCheck | None) -> tuple[str, ...]:
@@ -120,10 +131,12 @@ def _priors(sets: list[_Set]) -> tuple[dict[str, float], float]:
     hits: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     for one in sets:
-        for rid, label, ok in zip(one.ids, one.y, one.creditable, strict=True):
-            if ok:
-                seen[rid] += 1
-                hits[rid] += int(label)
+        seen.update(one.seen)
+        hits.update(one.hits)
+    return _rates(hits, seen)
+
+
+def _rates(hits: Counter[str], seen: Counter[str]) -> tuple[dict[str, float], float]:
     overall = sum(hits.values()) / max(sum(seen.values()), 1)
     rates = {
         rid: (hits[rid] + PRIOR_SMOOTHING * overall) / (seen[rid] + PRIOR_SMOOTHING) for rid in seen
@@ -146,18 +159,35 @@ def _vocabulary(sets: list[_Set]) -> list[str]:
     )
 
 
-def _design(one: _Set, prior: np.ndarray, vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(numeric signals with the prior appended, binary quote-word matrix)."""
-    words = np.zeros((len(one.ids), len(vocab)))
+def _design(
+    one: _Set, prior: np.ndarray, vocab: dict[str, int]
+) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """(numeric signals with the prior appended, binary quote-word matrix).
+
+    The word matrix is sparse: a quote has a handful of the vocabulary's words, and a
+    dense matrix over every candidate row of every set made each fit slow and large."""
+    rows: list[int] = []
+    cols: list[int] = []
     for i, terms in enumerate(one.terms):
         for t in terms:
             if t in vocab:
-                words[i, vocab[t]] = WORD_VALUE
+                rows.append(i)
+                cols.append(vocab[t])
+    words = sparse.csr_matrix(
+        (np.full(len(rows), WORD_VALUE), (rows, cols)), shape=(len(one.ids), len(vocab))
+    )
     return np.column_stack([one.x, prior]), words
 
 
-def _prior_column(one: _Set, others: list[_Set]) -> np.ndarray:
-    rates, overall = _priors(others)
+def _prior_column(
+    one: _Set, others: list[_Set], total: tuple[Counter[str], Counter[str]] | None = None
+) -> np.ndarray:
+    """The requirement prior of each of ``one``'s rows, rated by ``others``; ``total``:
+    the (hits, seen) of ``others`` plus ``one``, when the caller has summed them already."""
+    if total is None:
+        rates, overall = _priors(others)
+    else:
+        rates, overall = _rates(total[0] - one.hits, total[1] - one.seen)
     return np.array([rates.get(rid, overall) for rid in one.ids])
 
 
@@ -169,7 +199,7 @@ class _Fitted:
     words: dict[str, float]
     intercept: float
 
-    def predict(self, numeric: np.ndarray, words: np.ndarray) -> np.ndarray:
+    def predict(self, numeric: np.ndarray, words: sparse.csr_matrix) -> np.ndarray:
         k = len(self.mean)
         z = (numeric - self.mean) / self.scale
         logit = z @ self.coef[:k] + words @ self.coef[k:] + self.intercept
@@ -183,14 +213,20 @@ def _fit(train: list[_Set]) -> tuple[_Fitted, list[str]]:
 
     vocab_list = _vocabulary(train)
     vocab = {w: i for i, w in enumerate(vocab_list)}
-    parts = [_design(s, _prior_column(s, [o for o in train if o is not s]), vocab) for s in train]
+    hits: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for s in train:
+        hits.update(s.hits)
+        seen.update(s.seen)
+    parts = [_design(s, _prior_column(s, [], (hits, seen)), vocab) for s in train]
     numeric = np.vstack([p[0] for p in parts])
-    words = np.vstack([p[1] for p in parts])
+    words = sparse.vstack([p[1] for p in parts]).tocsr()
     y = np.concatenate([s.y for s in train])
     mean = numeric.mean(axis=0)
     scale = numeric.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
-    lr = LogisticRegression(C=C, max_iter=5000).fit(np.hstack([(numeric - mean) / scale, words]), y)
+    design = sparse.hstack([sparse.csr_matrix((numeric - mean) / scale), words]).tocsr()
+    lr = LogisticRegression(C=C, max_iter=5000).fit(design, y)
     coef = lr.coef_[0]
     k = numeric.shape[1]
     word_weights = {w: float(coef[k + i] * WORD_VALUE) for w, i in vocab.items()}

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from agents.analysis import (
+    _ICT_TERM_RE,
     _document_kinds,
     analysis_signals,
     analyze,
@@ -167,7 +168,8 @@ def test_results_are_consistent(access_results: AnalysisResults) -> None:
     assert sum(c.requirements for c in access_results.chapters) == len(applicable)
     for chapter in access_results.chapters:
         assert chapter.covered + chapter.partial + chapter.missing == chapter.requirements
-    assert access_results.catalog_version == "2026.11.5"
+    # results name the catalog they were assessed against (the provenance the report prints)
+    assert access_results.catalog_version == load_catalog().version
     # deterministic
     assert _run([ACCESS]).model_dump() == access_results.model_dump()
 
@@ -249,130 +251,137 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.3 with evidence
-#: model 7 (fitted on dev..dev81) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.4 with evidence
+#: model 9 (fitted on dev..dev93) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41, dev53, dev55 and dev73 are Art. 16 firms; dev40, dev56, dev59, dev69, dev70,
-#: dev80 and holdout93 are founder-written microenterprises. What the held-out sets gave
+#: dev41, dev53, dev55, dev73 and dev88 are Art. 16 firms; dev40, dev56, dev59, dev69,
+#: dev70, dev80, dev84, dev87, dev91 and holdout100 are founder-written microenterprises. What the held-out sets gave
 #: when measured once with the analyzer frozen is in the bench docstring; the floors here
 #: are for the current commit.
 QUALITY_FLOORS = [
     ("dev", 0.85, 0.91),
     ("dev2", 0.95, 0.80),
     ("dev3", 0.86, 0.86),
-    ("dev4", 0.82, 0.80),
+    ("dev4", 0.79, 0.79),
     ("dev5", 0.87, 0.93),
-    ("dev6", 0.82, 0.75),
-    ("dev7", 0.78, 0.43),
-    ("dev8", 0.81, 0.72),
+    ("dev6", 0.82, 0.79),
+    ("dev7", 0.79, 0.44),
+    ("dev8", 0.81, 0.74),
     ("dev9", 0.88, 0.86),
-    ("dev10", 0.75, 0.88),
-    ("dev11", 0.71, 0.89),
+    ("dev10", 0.78, 0.88),
+    ("dev11", 0.69, 0.89),
     ("dev12", 0.79, 0.78),
-    ("dev13", 0.78, 0.74),
+    ("dev13", 0.78, 0.72),
     ("dev14", 0.87, 0.93),
-    ("dev15", 0.83, 0.86),
+    ("dev15", 0.83, 0.89),
     ("dev16", 0.91, 0.82),
-    ("dev17", 0.87, 0.89),
-    ("dev18", 0.87, 0.82),
-    ("dev19", 0.89, 0.74),
-    ("dev20", 0.84, 0.74),
-    ("dev21", 0.87, 0.91),
-    ("dev22", 0.85, 0.89),
-    ("dev23", 0.82, 0.89),
-    ("dev24", 0.86, 0.69),
-    ("dev25", 0.85, 0.74),
-    ("dev26", 0.87, 0.89),
-    ("dev27", 0.85, 0.79),
-    ("dev28", 0.93, 0.83),
-    ("dev29", 0.89, 0.83),
-    ("dev30", 0.92, 0.84),
-    ("dev31", 0.74, 0.65),
-    ("dev32", 0.82, 0.76),
-    ("dev33", 0.87, 0.88),
-    ("dev34", 0.88, 0.77),
-    ("dev35", 0.86, 0.64),
-    ("dev36", 0.92, 0.82),
+    ("dev17", 0.86, 0.88),
+    ("dev18", 0.86, 0.82),
+    ("dev19", 0.88, 0.73),
+    ("dev20", 0.86, 0.74),
+    ("dev21", 0.86, 0.91),
+    ("dev22", 0.87, 0.88),
+    ("dev23", 0.81, 0.89),
+    ("dev24", 0.87, 0.70),
+    ("dev25", 0.86, 0.76),
+    ("dev26", 0.87, 0.88),
+    ("dev27", 0.85, 0.78),
+    ("dev28", 0.92, 0.84),
+    ("dev29", 0.88, 0.84),
+    ("dev30", 0.91, 0.84),
+    ("dev31", 0.73, 0.65),
+    ("dev32", 0.83, 0.76),
+    ("dev33", 0.86, 0.87),
+    ("dev34", 0.89, 0.76),
+    ("dev35", 0.83, 0.64),
+    ("dev36", 0.91, 0.83),
     ("dev37", 0.89, 0.88),
     ("dev38", 0.83, 0.79),
-    ("dev39", 0.84, 0.75),
-    ("dev40", 0.79, 0.51),
-    ("dev41", 0.77, 0.73),
-    ("dev42", 0.91, 0.85),
+    ("dev39", 0.84, 0.74),
+    ("dev40", 0.82, 0.54),
+    ("dev41", 0.72, 0.77),
+    ("dev42", 0.90, 0.85),
     ("dev43", 0.85, 0.92),
-    ("dev44", 0.83, 0.81),
-    ("dev45", 0.85, 0.85),
-    ("dev46", 0.86, 0.86),
-    ("dev47", 0.93, 0.73),
-    ("dev48", 0.91, 0.86),
+    ("dev44", 0.82, 0.81),
+    ("dev45", 0.85, 0.84),
+    ("dev46", 0.86, 0.87),
+    ("dev47", 0.91, 0.73),
+    ("dev48", 0.90, 0.86),
     ("dev49", 0.82, 0.90),
-    ("dev50", 0.87, 0.86),
-    ("dev51", 0.89, 0.73),
-    ("dev52", 0.83, 0.84),
-    ("dev53", 0.91, 0.75),
-    ("dev54", 0.86, 0.85),
+    ("dev50", 0.88, 0.86),
+    ("dev51", 0.88, 0.73),
+    ("dev52", 0.83, 0.85),
+    ("dev53", 0.92, 0.76),
+    ("dev54", 0.86, 0.86),
     ("dev55", 0.89, 0.79),
-    ("dev56", 0.84, 0.70),
+    ("dev56", 0.85, 0.71),
     ("dev57", 0.90, 0.90),
-    ("dev58", 0.91, 0.83),
-    ("dev59", 0.93, 0.80),
+    ("dev58", 0.91, 0.84),
+    ("dev59", 0.90, 0.80),
     ("dev60", 0.89, 0.84),
     ("dev61", 0.85, 0.76),
-    ("dev62", 0.88, 0.91),
-    ("dev63", 0.87, 0.81),
+    ("dev62", 0.88, 0.92),
+    ("dev63", 0.86, 0.80),
     ("dev64", 0.88, 0.88),
-    ("dev65", 0.88, 0.73),
-    ("dev66", 0.83, 0.84),
-    ("dev67", 0.89, 0.88),
-    ("dev68", 0.88, 0.87),
-    ("dev69", 0.87, 0.68),
-    ("dev70", 0.89, 0.77),
+    ("dev65", 0.87, 0.74),
+    ("dev66", 0.84, 0.86),
+    ("dev67", 0.90, 0.88),
+    ("dev68", 0.88, 0.86),
+    ("dev69", 0.87, 0.69),
+    ("dev70", 0.88, 0.79),
     ("dev71", 0.89, 0.88),
-    ("dev72", 0.92, 0.81),
-    ("dev73", 0.72, 0.63),
+    ("dev72", 0.91, 0.82),
+    ("dev73", 0.72, 0.68),
     ("dev74", 0.86, 0.91),
-    ("dev75", 0.83, 0.78),
+    ("dev75", 0.82, 0.76),
     ("dev76", 0.84, 0.87),
-    ("dev77", 0.86, 0.79),
-    ("dev78", 0.88, 0.83),
-    ("dev79", 0.88, 0.92),
+    ("dev77", 0.87, 0.79),
+    ("dev78", 0.87, 0.83),
+    ("dev79", 0.87, 0.91),
     ("dev80", 0.89, 0.60),
-    ("dev81", 0.82, 0.83),
-    ("dev82", 0.87, 0.78),
-    ("dev83", 0.91, 0.88),
-    ("dev84", 0.81, 0.65),
-    ("dev85", 0.88, 0.80),
-    ("holdout35", 0.84, 0.87),
-    ("holdout36", 0.83, 0.78),
-    ("holdout37", 0.84, 0.89),
-    ("holdout38", 0.87, 0.81),
-    ("holdout43", 0.87, 0.87),
-    ("holdout44", 0.86, 0.83),
-    ("holdout45", 0.90, 0.82),
-    ("holdout46", 0.89, 0.85),
+    ("dev81", 0.81, 0.81),
+    ("dev82", 0.89, 0.80),
+    ("dev83", 0.92, 0.89),
+    ("dev84", 0.82, 0.66),
+    ("dev85", 0.86, 0.88),
+    ("dev86", 0.84, 0.85),
+    ("dev87", 0.85, 0.61),
+    ("dev88", 0.83, 0.70),
+    ("dev89", 0.89, 0.89),
+    ("dev90", 0.90, 0.89),
+    ("dev91", 0.89, 0.67),
+    ("dev92", 0.87, 0.78),
+    ("dev93", 0.83, 0.78),
+    ("holdout35", 0.84, 0.88),
+    ("holdout36", 0.82, 0.78),
+    ("holdout37", 0.83, 0.89),
+    ("holdout38", 0.87, 0.79),
+    ("holdout43", 0.86, 0.87),
+    ("holdout44", 0.86, 0.81),
+    ("holdout45", 0.89, 0.82),
+    ("holdout46", 0.89, 0.86),
     ("holdout51", 0.89, 0.85),
     ("holdout52", 0.84, 0.84),
-    ("holdout53", 0.83, 0.88),
-    ("holdout54", 0.91, 0.65),
-    ("holdout55", 0.84, 0.84),
-    ("holdout56", 0.86, 0.80),
-    ("holdout57", 0.82, 0.86),
-    ("holdout58", 0.83, 0.79),
-    ("holdout95", 0.84, 0.83),
-    ("holdout96", 0.83, 0.57),
-    ("holdout97", 0.81, 0.67),
-    ("holdout98", 0.88, 0.88),
-    ("holdout99", 0.84, 0.83),
-    ("holdout100", 0.84, 0.58),
-    ("holdout101", 0.87, 0.86),
+    ("holdout53", 0.83, 0.90),
+    ("holdout54", 0.92, 0.66),
+    ("holdout55", 0.87, 0.84),
+    ("holdout56", 0.85, 0.80),
+    ("holdout57", 0.83, 0.87),
+    ("holdout58", 0.83, 0.80),
+    ("holdout99", 0.84, 0.85),
+    ("holdout100", 0.83, 0.58),
+    ("holdout101", 0.86, 0.86),
     ("holdout102", 0.81, 0.89),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
 #: procedure keeps "the internal incident register", which reads like incident recording
 #: (dev19's remote-work policy, "rules for working securely from home are set there and
-#: are not repeated in this policy", is read as the deferral it is from analyzer 1.9.0)
-DISTRACTOR_SLIPS = {"dev12": 1, "dev23": 1}
+#: are not repeated in this policy", is read as the deferral it is from analyzer 1.9.0);
+#: dev92's consumer-loan rules name the core banking system and the scoring application in
+#: more than half their passages, so the Risk Department's quarterly portfolio report to
+#: the Management Board reads like reporting to the board on ICT
+DISTRACTOR_SLIPS = {"dev12": 1, "dev23": 1, "dev92": 1}
 
 
 @pytest.mark.parametrize(("name", "precision", "recall"), QUALITY_FLOORS)
@@ -395,12 +404,12 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what catalog 2026.11.5 with the semantic model 8 (fitted on dev..dev85) reaches there
-#: (holdout35-38, holdout43-46, holdout51-58 and holdout95-102: P 0.880 / R 0.833)
-SEMANTIC_FLOOR = (0.86, 0.81)
+#: what catalog 2026.11.6 with the semantic model 9 (fitted on dev..dev93) reaches there
+#: (holdout35-38, holdout43-46, holdout51-58 and holdout99-102: P 0.883 / R 0.849)
+SEMANTIC_FLOOR = (0.86, 0.82)
 
 
-# 24 sets through the numpy encoder: about 6 min on an idle 2-core machine
+# 20 sets through the numpy encoder: about 5 min on an idle 2-core machine
 @pytest.mark.timeout(1500)
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
@@ -931,6 +940,13 @@ def test_a_provider_introduced_in_one_document_is_a_provider_in_the_others(
         ("incident-playbook.md", "Incident playbook", {"incident"}),
         ("ict-risk-and-security-policy.md", "ICT risk and security policy", {"risk", "security"}),
         ("if-things-break.md", "If things break", set()),
+        # a yearly report recounts the year's work on every topic: naming ICT risk or
+        # security in its title does not make it the home of only those duties ...
+        ("PHM_Annual_ICT_Risk_and_Control_Report_2026.md", "Annual ICT risk report", set()),
+        ("security-review-2025-26.md", "Security review 2025-26", set()),
+        ("our-ict-risk-story-2026.md", "Why you are reading this", set()),
+        # ... while a test report stays a continuity and testing document
+        ("VDA-BCM-TR-2025.md", "BC DR Test Report", {"continuity", "testing"}),
     ],
 )
 def test_a_documents_kind_is_read_from_its_title(
@@ -939,6 +955,52 @@ def test_a_documents_kind_is_read_from_its_title(
     doc = tmp_path / name
     doc.write_text(f"# {heading}\n\nWe do this every week.\n", encoding="utf-8")
     assert _document_kinds(load_documents([doc]).documents[0]) == kinds
+
+
+#: a founder's supplier page: four of its nine sections name a system ("cloud",
+#: "backups", "software"), the rest speak of suppliers, contracts and the register
+_SUPPLIER_SECTIONS = (
+    "Almost everything we run is operated by someone else: cloud hosting, the card "
+    "processor and our code platform.",
+    "Google Cloud runs all production systems and the databases.",
+    "Every new supplier gets a short risk note: what could go wrong, lock-in, the "
+    "supplier going bust.",
+    "There is one written contract per supplier, with service levels and our right to end it.",
+    "Critical suppliers get a yearly review of their certificates and service levels.",
+    "For every critical supplier there is an exit plan that we walk through once a year.",
+    "Lucia keeps the register of information listing every contract; she updates it "
+    "whenever a contract is signed, changed or ended.",
+    "Everything runs on Google: production, backups, logs and email.",
+    "Critical suppliers must hold an ISO 27001 certificate and tell us about software "
+    "vulnerabilities that affect us.",
+)
+
+
+@pytest.mark.parametrize(("ict_sections", "ict"), [(4, True), (2, False)])
+def test_a_supplier_page_is_ict_evidence_when_enough_of_it_names_systems(
+    tmp_path: Path, ict_sections: int, ict: bool
+) -> None:
+    """Whether a document is about ICT is judged on the share of its passages that use
+    ICT wording (an AML or catering-supplier policy that names a system once is not ICT
+    evidence). A founder's supplier page names its systems in only some sections; at
+    four of nine (0.44) it is ICT evidence, so the register paragraph that says no "ICT"
+    shows the register duty. Across the 113 labeled sets the distractors reach at most
+    0.33 and the ICT documents at least 0.45; 1.9.3's bar at 0.5 missed a whole page."""
+    sections = list(_SUPPLIER_SECTIONS)
+    if not ict:
+        # the same page about office suppliers: only two sections name a system
+        sections[7] = "Everything is delivered by one wholesaler: paper, coffee and furniture."
+        sections[8] = "Critical suppliers must hold an ISO 9001 certificate."
+    doc = tmp_path / "suppliers-we-depend-on.md"
+    doc.write_text(
+        "# Suppliers we depend on\n\n"
+        + "\n\n".join(f"## {i} Part {i}\n\n{text}" for i, text in enumerate(sections, 1))
+        + "\n",
+        encoding="utf-8",
+    )
+    assert sum(bool(_ICT_TERM_RE.search(t)) for t in sections) == (4 if ict else 2)
+    signals = dict(analysis_signals(load_documents([doc]), EntityProfile()))
+    assert signals["DORA-28-3"].key_shown == (1.0 if ict else 0.0)
 
 
 def test_the_evidence_document_kind_is_a_signal(tmp_path: Path) -> None:
@@ -1109,6 +1171,68 @@ def test_duties_written_in_practice_words_are_found(
     doc.write_text(
         "# Engineering and security handbook\n\nOwner: Ana (CTO).\n\n"
         f"## 4 IT security day to day\n\n{practice}\n",
+        encoding="utf-8",
+    )
+    found = dict(analysis_signals(load_documents([doc]), EntityProfile()))[requirement_id]
+    assert found.on_topic >= 1, found.relevance
+    assert found.key_shown == 1.0
+
+
+@pytest.mark.parametrize(
+    ("requirement_id", "title", "practice"),
+    [
+        (
+            "RTS1774-25-5",
+            "Keeping the lights on",
+            "After every drill the results, what did not work and what we fixed are written "
+            "up and go to the board.",
+        ),
+        (
+            "RTS1774-25-2",
+            "Keeping the lights on",
+            "For the drill we pick a scenario that is nasty but realistic, and it always "
+            "includes a vendor failing.",
+        ),
+        (
+            "DORA-11-10",
+            "When things break",
+            "For every major incident Ivana records what it cost us: refunds, compensation "
+            "to partners, overtime and extra supplier costs, so we can tell the supervisor "
+            "the year's total.",
+        ),
+        (
+            "DORA-17-1",
+            "When things break",
+            "What to do when something breaks: whoever detects it opens an incident in "
+            "Slack, and the on-call engineer decides within 30 minutes how bad it is and "
+            "who needs to know.",
+        ),
+        (
+            "RTS1774-4-1",
+            "Engineering and security handbook",
+            "Asset management: every laptop and server is in the inventory from the day we "
+            "buy it until it is wiped and retired.",
+        ),
+        (
+            "DORA-6-8-c",
+            "Engineering and security handbook",
+            "How we know it is working: the numbers we track each month are patches applied "
+            "within deadline, MFA coverage and access reviews done on time.",
+        ),
+    ],
+)
+def test_continuity_incident_and_metric_duties_in_practice_words_are_found(
+    tmp_path: Path, requirement_id: str, title: str, practice: str
+) -> None:
+    """The same for the continuity, incident and metrics pages of founder-written sets
+    ("what did not work and what we fixed", "a scenario that is nasty but realistic",
+    "what it cost us", "what to do when something breaks", "the numbers we track"):
+    catalog 2026.11.6 searches for that wording; on 2026.11.5 none of these was on topic.
+    Each wording was kept because it found more duties than it falsely credited on the
+    tuning sets (a threat-news wording for DORA-13-1 was dropped: 6 found, 7 false)."""
+    doc = tmp_path / f"{title.lower().replace(' ', '-')}.md"
+    doc.write_text(
+        f"# {title}\n\nOwner: Ana (CTO).\n\n## 4 IT operations\n\n{practice}\n",
         encoding="utf-8",
     )
     found = dict(analysis_signals(load_documents([doc]), EntityProfile()))[requirement_id]
