@@ -297,9 +297,28 @@ cure):
 * ``holdout102``: a Brussels health and life insurer's Solvency II-flavoured policies,
   checklist standard and swimlane procedure (0.833/0.919, semantic 0.838/0.912).
 
-The 20 held-out sets pooled (rounds 9, 11, 13, 14 and 25; analyzer 1.9.4, catalog
-2026.11.6, both models 9 fitted on dev..dev93): lexical P 0.878 / R 0.842, semantic mode
-P 0.883 / R 0.849. Round 25 alone with them: lexical P 0.860 / R 0.808 (0.866 / 0.803
+Round 27 (stop 24), entity and style assigned, written after stop 24's changes and
+measured once with them frozen (analyzer 1.9.4, catalog 2026.11.6, both models 9 fitted on
+dev..dev93): lexical **P 0.906** / R 0.776 pooled (F1 0.836), semantic mode **P 0.916** /
+R 0.784 (F1 0.845); precision well above the goal, recall below it, from a founder-written
+microenterprise again and from two titles the document kinds misread:
+
+* ``holdout107``: a six-person Prague investment firm's founder pages (microenterprise),
+  labeled densely (24-45 ids per document); its supplier page is titled "Who we rely on",
+  which names no kind (lexical 0.876/0.661, semantic 0.873/0.684);
+* ``holdout108``: a Frankfurt central counterparty's formal policies with a second data
+  centre (0.906/0.922, semantic 0.923/0.934);
+* ``holdout109``: a 60-person Vienna credit rating agency with a group IT company: policies,
+  an IT operating standard with 61 labeled ids, a staff FAQ (0.927/0.784, semantic
+  0.938/0.778);
+* ``holdout110``: a 900-person Amsterdam e-money institution's docs-as-code handbook; its
+  "Resilience Engineering Standard" (tiers, backups, failover, game days) is read as of the
+  ICT-risk kind, not the continuity kind, and reaches R 0.34 (0.910/0.743, semantic
+  0.923/0.749).
+
+The 24 held-out sets pooled (rounds 9, 11, 13, 14, 25 and 27; analyzer 1.9.4, catalog
+2026.11.6, both models 9 fitted on dev..dev93): lexical P 0.883 / R 0.830, semantic mode
+P 0.889 / R 0.837. Round 25 alone with them: lexical P 0.860 / R 0.808 (0.866 / 0.803
 when measured with models 8), semantic P 0.872 / R 0.808.
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
@@ -357,7 +376,8 @@ from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 HELD_OUT = tuple(
-    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(99, 103))
+    f"holdout{n}"
+    for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(99, 103), *range(107, 111))
 )
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,
