@@ -126,17 +126,18 @@ def _rows(eval_dir: Path, semantic: SemanticCheck | None = None) -> _Set:
     return _Set(x, np.array(ys), ids, terms, np.asarray((x[:, columns] > 0).any(axis=1)))
 
 
-def _priors(sets: list[_Set]) -> tuple[dict[str, float], float]:
-    """Smoothed share of each requirement's creditable rows that are labeled as covered."""
+def _counts(sets: list[_Set]) -> tuple[Counter[str], Counter[str]]:
+    """(hits, seen) per requirement over ``sets``."""
     hits: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     for one in sets:
-        seen.update(one.seen)
         hits.update(one.hits)
-    return _rates(hits, seen)
+        seen.update(one.seen)
+    return hits, seen
 
 
-def _rates(hits: Counter[str], seen: Counter[str]) -> tuple[dict[str, float], float]:
+def _priors(hits: Counter[str], seen: Counter[str]) -> tuple[dict[str, float], float]:
+    """Smoothed share of each requirement's creditable rows that are labeled as covered."""
     overall = sum(hits.values()) / max(sum(seen.values()), 1)
     rates = {
         rid: (hits[rid] + PRIOR_SMOOTHING * overall) / (seen[rid] + PRIOR_SMOOTHING) for rid in seen
@@ -179,15 +180,10 @@ def _design(
     return np.column_stack([one.x, prior]), words
 
 
-def _prior_column(
-    one: _Set, others: list[_Set], total: tuple[Counter[str], Counter[str]] | None = None
-) -> np.ndarray:
-    """The requirement prior of each of ``one``'s rows, rated by ``others``; ``total``:
-    the (hits, seen) of ``others`` plus ``one``, when the caller has summed them already."""
-    if total is None:
-        rates, overall = _priors(others)
-    else:
-        rates, overall = _rates(total[0] - one.hits, total[1] - one.seen)
+def _prior_column(one: _Set, hits: Counter[str], seen: Counter[str]) -> np.ndarray:
+    """The requirement prior of each of ``one``'s rows, rated by the sets counted in
+    ``hits`` and ``seen`` (never ``one`` itself)."""
+    rates, overall = _priors(hits, seen)
     return np.array([rates.get(rid, overall) for rid in one.ids])
 
 
@@ -213,12 +209,9 @@ def _fit(train: list[_Set]) -> tuple[_Fitted, list[str]]:
 
     vocab_list = _vocabulary(train)
     vocab = {w: i for i, w in enumerate(vocab_list)}
-    hits: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    for s in train:
-        hits.update(s.hits)
-        seen.update(s.seen)
-    parts = [_design(s, _prior_column(s, [], (hits, seen)), vocab) for s in train]
+    hits, seen = _counts(train)
+    # each set's prior is rated by the other training sets: the totals less its own counts
+    parts = [_design(s, _prior_column(s, hits - s.hits, seen - s.seen), vocab) for s in train]
     numeric = np.vstack([p[0] for p in parts])
     words = sparse.vstack([p[1] for p in parts]).tocsr()
     y = np.concatenate([s.y for s in train])
@@ -235,7 +228,9 @@ def _fit(train: list[_Set]) -> tuple[_Fitted, list[str]]:
 
 
 def _predict(fitted: _Fitted, vocab: list[str], one: _Set, others: list[_Set]) -> np.ndarray:
-    numeric, words = _design(one, _prior_column(one, others), {w: i for i, w in enumerate(vocab)})
+    numeric, words = _design(
+        one, _prior_column(one, *_counts(others)), {w: i for i, w in enumerate(vocab)}
+    )
     p = fitted.predict(numeric, words)
     return np.where(one.creditable, p, 0.0)
 
@@ -342,7 +337,7 @@ def main() -> int:
         print(f"  {n:8s} P {p:.3f} R {r:.3f} F1 {f:.3f}")
     sets = [data[n] for n in tuning]
     final, _ = _fit(sets)
-    priors, overall = _priors(sets)
+    priors, overall = _priors(*_counts(sets))
     features = (*_observed(semantic), "requirement_prior")
     k = len(features)
     model = EvidenceModel(
