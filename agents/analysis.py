@@ -1474,11 +1474,15 @@ def _is_security_document(document: Document) -> bool:
 #: evidence model weighs whether the evidence document is of the requirement's kind.
 _DOCUMENT_KIND_RES: dict[str, re.Pattern[str]] = {
     "continuity": re.compile(
-        r"contin|\bbcp|\bbcm|disaster|recover|crisis|notfall|backup|restor|\bdr\b", re.I
+        r"contin|\bbcp|\bbcm|disaster|recover|crisis|notfall|backup|restor|\bdr\b|failover"
+        r"|reliab|resilience.?engineer",
+        re.I,
     ),
     "incident": re.compile(r"incident|on.?call|\bsoc\b|breach|st\xf6rung|vorfall", re.I),
     "third_party": re.compile(
-        r"third.?part|outsourc|supplier|vendor|provider|delegat|sourcing|dienstleist", re.I
+        r"third.?part|outsourc|supplier|vendor|provider|delegat|sourcing|dienstleist"
+        r"|\b(?:rely|relies|depend)\w*\W+on\b",
+        re.I,
     ),
     "testing": re.compile(r"\btest|tlpt|pen.?test|penetration", re.I),
     "security": re.compile(

@@ -373,10 +373,10 @@ QUALITY_FLOORS = [
     ("holdout100", 0.83, 0.58),
     ("holdout101", 0.86, 0.86),
     ("holdout102", 0.81, 0.89),
-    ("holdout107", 0.85, 0.64),
-    ("holdout108", 0.88, 0.90),
-    ("holdout109", 0.90, 0.76),
-    ("holdout110", 0.89, 0.72),
+    ("dev94", 0.85, 0.64),
+    ("dev95", 0.88, 0.90),
+    ("dev96", 0.90, 0.76),
+    ("dev97", 0.89, 0.72),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
