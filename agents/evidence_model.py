@@ -99,6 +99,11 @@ class Signals:
     #: share of the evidence document's passages that use ICT wording (an AML or claims
     #: policy that mentions a system now and then is not ICT evidence)
     document_ict_share: float = 0.0
+    #: the evidence document's voice: share of its passages that speak as "we" (a
+    #: founder's or an engineering team's pages rather than "the Bank shall"); the
+    #: labelers credit plain statements of practice there more readily than the rule
+    #: signals alone suggest
+    document_we_share: float = 0.0
     #: the evidence document's title says it is of the kind the requirement's duty
     #: belongs in (the incident procedure for an incident duty), or of another kind only
     kind_match: float = 0.0

@@ -207,6 +207,17 @@ Tuning sets (thresholds, rules, synonyms and catalog wording were chosen on thes
   against 0.5) and lost 28 of its 31 duties, and two yearly reports were read as
   documents of the ICT-risk kind only. Both fixed at stop 24 (analyzer 1.9.4), then tuned
   on; with models 9, fitted on them too (so no longer blind): P 0.896 / R 0.804.
+* ``dev94`` .. ``dev97``: stop 24's round 27 (``holdout107`` .. ``holdout110``, written
+  after stop 24's changes: a six-person Prague investment firm's founder pages
+  (microenterprise), labeled densely (24-45 ids per document); a Frankfurt central
+  counterparty's formal policies with a second data centre; a 60-person Vienna credit
+  rating agency with a group IT company; a 900-person Amsterdam e-money institution's
+  docs-as-code handbook). Measured once with analyzer 1.9.4, catalog 2026.11.6 and both
+  models 9 (fitted on dev..dev93): lexical **P 0.906** / R 0.776 pooled (0.876/0.661,
+  0.906/0.922, 0.927/0.784, 0.910/0.743), semantic mode **P 0.916** / R 0.784. Two titles
+  were misread: the supplier page "Who we rely on" named no kind (R 0.38), and the
+  "Resilience Engineering Standard" (tiers, backups, failover, game days) was read as of
+  the ICT-risk kind only (R 0.34). Both fixed at stop 25 (analyzer 1.10.0), then tuned on.
 
 Held-out sets (never tuned on; their numbers say how far the tuning figures generalise),
 each by an independent author from the brief in ``tests/eval/AUTHORING.md``, measured
@@ -297,29 +308,37 @@ cure):
 * ``holdout102``: a Brussels health and life insurer's Solvency II-flavoured policies,
   checklist standard and swimlane procedure (0.833/0.919, semantic 0.838/0.912).
 
-Round 27 (stop 24), entity and style assigned, written after stop 24's changes and
-measured once with them frozen (analyzer 1.9.4, catalog 2026.11.6, both models 9 fitted on
-dev..dev93): lexical **P 0.906** / R 0.776 pooled (F1 0.836), semantic mode **P 0.916** /
-R 0.784 (F1 0.845); precision well above the goal, recall below it, from a founder-written
-microenterprise again and from two titles the document kinds misread:
+Round 28 (stop 25), entity and style assigned, written while stop 25 fixed the two title
+misreadings of round 27 and measured once with that state frozen (analyzer 1.9.4 with the
+fixes, commit ``4be6afa``; catalog 2026.11.6; both models 9 fitted on dev..dev93):
+lexical **P 0.864** / R 0.727 pooled (F1 0.790), semantic mode **P 0.866** / R 0.750
+(F1 0.804); without the founder pages P 0.879 / R 0.817:
 
-* ``holdout107``: a six-person Prague investment firm's founder pages (microenterprise),
-  labeled densely (24-45 ids per document); its supplier page is titled "Who we rely on",
-  which names no kind (lexical 0.876/0.661, semantic 0.873/0.684);
-* ``holdout108``: a Frankfurt central counterparty's formal policies with a second data
-  centre (0.906/0.922, semantic 0.923/0.934);
-* ``holdout109``: a 60-person Vienna credit rating agency with a group IT company: policies,
-  an IT operating standard with 61 labeled ids, a staff FAQ (0.927/0.784, semantic
-  0.938/0.778);
-* ``holdout110``: a 900-person Amsterdam e-money institution's docs-as-code handbook; its
-  "Resilience Engineering Standard" (tiers, backups, failover, game days) is read as of the
-  ICT-risk kind, not the continuity kind, and reaches R 0.34 (0.910/0.743, semantic
-  0.923/0.749).
+* ``holdout111``: an eight-person Ljubljana crypto-asset service provider's founder and
+  CTO wiki pages (microenterprise), labeled densely (27-55 ids per document) (lexical
+  0.817/0.536, semantic 0.845/0.568);
+* ``holdout112``: a 700-person Copenhagen mortgage credit institution's board policies
+  and operational standards (0.925/0.876, semantic 0.925/0.882);
+* ``holdout113``: a 150-person Helsinki reinsurer: policies, a past-tense annual report to
+  the Board, a backup runbook, an audit-style control catalogue (0.799/0.799, semantic
+  0.781/0.819);
+* ``holdout114``: a 30-person Riga investment firm under the Art. 16 simplified regime,
+  terse procedures by a one-person compliance function and an outsourced IT manager
+  (0.934/0.740, semantic 0.938/0.781).
 
-The 24 held-out sets pooled (rounds 9, 11, 13, 14, 25 and 27; analyzer 1.9.4, catalog
-2026.11.6, both models 9 fitted on dev..dev93): lexical P 0.883 / R 0.830, semantic mode
-P 0.889 / R 0.837. Round 25 alone with them: lexical P 0.860 / R 0.808 (0.866 / 0.803
-when measured with models 8), semantic P 0.872 / R 0.808.
+Analyzer 1.10.0 then added the document's voice to the evidence model (the share of its
+passages that speak as "we"), chosen on leave-one-author-out figures before round 28 was
+looked at (founder-written sets: recall +0.037, precision -0.015; the 86 others: +-0.002),
+and models 10 were fitted on dev..dev97. On round 28 (not fitted on; looked at once
+measured): lexical P 0.865 / R 0.715, semantic mode P 0.876 / R 0.755. Lexically the
+founder pages gained (0.792/0.594) and the three formal sets lost 0.01 to 0.08 recall:
+the voice signal lifts "we" documents and lowers the others a little; models 10 without
+it gave P 0.859 / R 0.729.
+
+The 24 held-out sets pooled (rounds 9, 11, 13, 14, 25 and 28; analyzer 1.10.0, catalog
+2026.11.6, both models 10 fitted on dev..dev97): lexical **P 0.875 / R 0.828**, semantic
+mode P 0.880 / R 0.839. Round 25 alone with them: lexical P 0.859 / R 0.818 (models 9:
+P 0.860 / R 0.808; models 8, when measured: P 0.866 / R 0.803).
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
 P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
@@ -376,7 +395,8 @@ from agents.documents import DocumentSet, load_documents  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "eval"
 HELD_OUT = tuple(
-    f"holdout{n}" for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(99, 103))
+    f"holdout{n}"
+    for n in (*range(35, 39), *range(43, 47), *range(51, 59), *range(99, 103), *range(111, 115))
 )
 SETS: dict[str, Path] = {
     "dev": EVAL_DIR,

@@ -22,7 +22,7 @@ from agents.base import RunContext, TaskExecution
 from agents.catalog import load_catalog
 from agents.contracts import AnalysisResults, EntityProfile, RequirementAssessment
 from agents.documents import load_documents
-from agents.evidence_model import Signals
+from agents.evidence_model import Signals, load_evidence_model
 from agents.policy_analyzer import DEFAULT_PROFILE_NOTE, PROFILE_ENV, PolicyAnalyzerAgent
 from dora.errors import DataValidationError
 
@@ -252,131 +252,135 @@ def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untype
     return evaluate(folder, semantic=semantic)
 
 
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.9.4 with evidence
-#: model 9 (fitted on dev..dev93) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.10.0 with evidence
+#: model 10 (fitted on dev..dev97) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41, dev53, dev55, dev73 and dev88 are Art. 16 firms; dev40, dev56, dev59, dev69,
-#: dev70, dev80, dev84, dev87, dev91, holdout100 and holdout107 are founder-written
-#: microenterprises. What the held-out sets gave when measured once with the analyzer
-#: frozen is in the bench docstring; the floors here are for the current commit.
+#: dev41, dev53, dev55, dev73, dev88 and holdout114 are Art. 16 firms; dev40, dev56,
+#: dev59, dev69, dev70, dev80, dev84, dev87, dev91, dev94, holdout100 and holdout111 are
+#: founder-written microenterprises. What the held-out sets gave when measured once with
+#: the analyzer frozen is in the bench docstring; the floors here are for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.85, 0.91),
-    ("dev2", 0.95, 0.80),
+    ("dev", 0.83, 0.91),
+    ("dev2", 0.96, 0.78),
     ("dev3", 0.86, 0.86),
-    ("dev4", 0.79, 0.79),
-    ("dev5", 0.87, 0.93),
-    ("dev6", 0.82, 0.79),
-    ("dev7", 0.79, 0.44),
-    ("dev8", 0.81, 0.74),
-    ("dev9", 0.88, 0.86),
-    ("dev10", 0.78, 0.88),
-    ("dev11", 0.69, 0.89),
-    ("dev12", 0.79, 0.78),
+    ("dev4", 0.80, 0.77),
+    ("dev5", 0.88, 0.93),
+    ("dev6", 0.85, 0.75),
+    ("dev7", 0.80, 0.40),
+    ("dev8", 0.80, 0.74),
+    ("dev9", 0.88, 0.83),
+    ("dev10", 0.77, 0.87),
+    ("dev11", 0.70, 0.89),
+    ("dev12", 0.78, 0.78),
     ("dev13", 0.78, 0.72),
-    ("dev14", 0.87, 0.93),
+    ("dev14", 0.86, 0.93),
     ("dev15", 0.83, 0.89),
-    ("dev16", 0.91, 0.82),
-    ("dev17", 0.86, 0.88),
-    ("dev18", 0.86, 0.82),
+    ("dev16", 0.92, 0.82),
+    ("dev17", 0.85, 0.88),
+    ("dev18", 0.87, 0.82),
     ("dev19", 0.88, 0.73),
-    ("dev20", 0.86, 0.74),
-    ("dev21", 0.86, 0.91),
-    ("dev22", 0.87, 0.88),
+    ("dev20", 0.85, 0.75),
+    ("dev21", 0.87, 0.92),
+    ("dev22", 0.87, 0.89),
     ("dev23", 0.81, 0.89),
-    ("dev24", 0.87, 0.70),
-    ("dev25", 0.86, 0.76),
+    ("dev24", 0.86, 0.71),
+    ("dev25", 0.79, 0.80),
     ("dev26", 0.87, 0.88),
-    ("dev27", 0.85, 0.78),
-    ("dev28", 0.92, 0.84),
+    ("dev27", 0.84, 0.80),
+    ("dev28", 0.93, 0.85),
     ("dev29", 0.88, 0.84),
     ("dev30", 0.91, 0.84),
-    ("dev31", 0.73, 0.65),
-    ("dev32", 0.83, 0.76),
-    ("dev33", 0.86, 0.87),
-    ("dev34", 0.89, 0.76),
-    ("dev35", 0.83, 0.64),
-    ("dev36", 0.91, 0.83),
-    ("dev37", 0.89, 0.88),
-    ("dev38", 0.83, 0.79),
-    ("dev39", 0.84, 0.74),
-    ("dev40", 0.82, 0.54),
-    ("dev41", 0.72, 0.77),
-    ("dev42", 0.90, 0.85),
+    ("dev31", 0.74, 0.66),
+    ("dev32", 0.82, 0.76),
+    ("dev33", 0.86, 0.88),
+    ("dev34", 0.90, 0.77),
+    ("dev35", 0.81, 0.64),
+    ("dev36", 0.92, 0.81),
+    ("dev37", 0.87, 0.89),
+    ("dev38", 0.85, 0.78),
+    ("dev39", 0.83, 0.76),
+    ("dev40", 0.79, 0.58),
+    ("dev41", 0.77, 0.75),
+    ("dev42", 0.91, 0.84),
     ("dev43", 0.85, 0.92),
-    ("dev44", 0.82, 0.81),
-    ("dev45", 0.85, 0.84),
-    ("dev46", 0.86, 0.87),
-    ("dev47", 0.91, 0.73),
+    ("dev44", 0.81, 0.79),
+    ("dev45", 0.87, 0.83),
+    ("dev46", 0.87, 0.88),
+    ("dev47", 0.92, 0.77),
     ("dev48", 0.90, 0.86),
     ("dev49", 0.82, 0.90),
     ("dev50", 0.88, 0.86),
-    ("dev51", 0.88, 0.73),
+    ("dev51", 0.85, 0.80),
     ("dev52", 0.83, 0.85),
-    ("dev53", 0.92, 0.76),
-    ("dev54", 0.86, 0.86),
-    ("dev55", 0.89, 0.79),
-    ("dev56", 0.85, 0.71),
-    ("dev57", 0.90, 0.90),
-    ("dev58", 0.91, 0.84),
-    ("dev59", 0.90, 0.80),
-    ("dev60", 0.89, 0.84),
-    ("dev61", 0.85, 0.76),
-    ("dev62", 0.88, 0.92),
-    ("dev63", 0.86, 0.80),
-    ("dev64", 0.88, 0.88),
-    ("dev65", 0.87, 0.74),
+    ("dev53", 0.88, 0.78),
+    ("dev54", 0.87, 0.85),
+    ("dev55", 0.89, 0.78),
+    ("dev56", 0.84, 0.74),
+    ("dev57", 0.90, 0.89),
+    ("dev58", 0.90, 0.83),
+    ("dev59", 0.88, 0.85),
+    ("dev60", 0.90, 0.83),
+    ("dev61", 0.84, 0.78),
+    ("dev62", 0.89, 0.92),
+    ("dev63", 0.86, 0.81),
+    ("dev64", 0.84, 0.89),
+    ("dev65", 0.87, 0.77),
     ("dev66", 0.84, 0.86),
     ("dev67", 0.90, 0.88),
-    ("dev68", 0.88, 0.86),
-    ("dev69", 0.87, 0.69),
-    ("dev70", 0.88, 0.79),
-    ("dev71", 0.89, 0.88),
-    ("dev72", 0.91, 0.82),
-    ("dev73", 0.72, 0.68),
-    ("dev74", 0.86, 0.91),
-    ("dev75", 0.82, 0.76),
-    ("dev76", 0.84, 0.87),
-    ("dev77", 0.87, 0.79),
-    ("dev78", 0.87, 0.83),
-    ("dev79", 0.87, 0.91),
-    ("dev80", 0.89, 0.60),
-    ("dev81", 0.81, 0.81),
-    ("dev82", 0.89, 0.80),
+    ("dev68", 0.87, 0.87),
+    ("dev69", 0.88, 0.76),
+    ("dev70", 0.87, 0.81),
+    ("dev71", 0.90, 0.90),
+    ("dev72", 0.92, 0.81),
+    ("dev73", 0.74, 0.62),
+    ("dev74", 0.87, 0.90),
+    ("dev75", 0.85, 0.75),
+    ("dev76", 0.85, 0.86),
+    ("dev77", 0.84, 0.80),
+    ("dev78", 0.88, 0.83),
+    ("dev79", 0.87, 0.90),
+    ("dev80", 0.89, 0.66),
+    ("dev81", 0.82, 0.81),
+    ("dev82", 0.88, 0.78),
     ("dev83", 0.92, 0.89),
-    ("dev84", 0.82, 0.66),
-    ("dev85", 0.86, 0.88),
-    ("dev86", 0.84, 0.85),
-    ("dev87", 0.85, 0.61),
-    ("dev88", 0.83, 0.70),
-    ("dev89", 0.89, 0.89),
-    ("dev90", 0.90, 0.89),
-    ("dev91", 0.89, 0.67),
+    ("dev84", 0.81, 0.67),
+    ("dev85", 0.87, 0.88),
+    ("dev86", 0.85, 0.83),
+    ("dev87", 0.85, 0.67),
+    ("dev88", 0.81, 0.70),
+    ("dev89", 0.89, 0.88),
+    ("dev90", 0.90, 0.91),
+    ("dev91", 0.88, 0.70),
     ("dev92", 0.87, 0.78),
-    ("dev93", 0.83, 0.78),
+    ("dev93", 0.85, 0.75),
+    ("dev94", 0.85, 0.74),
+    ("dev95", 0.89, 0.93),
+    ("dev96", 0.90, 0.77),
+    ("dev97", 0.89, 0.77),
     ("holdout35", 0.84, 0.88),
-    ("holdout36", 0.82, 0.78),
-    ("holdout37", 0.83, 0.89),
-    ("holdout38", 0.87, 0.79),
-    ("holdout43", 0.86, 0.87),
+    ("holdout36", 0.81, 0.79),
+    ("holdout37", 0.85, 0.87),
+    ("holdout38", 0.85, 0.81),
+    ("holdout43", 0.87, 0.86),
     ("holdout44", 0.86, 0.81),
-    ("holdout45", 0.89, 0.82),
-    ("holdout46", 0.89, 0.86),
-    ("holdout51", 0.89, 0.85),
-    ("holdout52", 0.84, 0.84),
-    ("holdout53", 0.83, 0.90),
-    ("holdout54", 0.92, 0.66),
-    ("holdout55", 0.87, 0.84),
-    ("holdout56", 0.85, 0.80),
-    ("holdout57", 0.83, 0.87),
-    ("holdout58", 0.83, 0.80),
-    ("holdout99", 0.84, 0.85),
-    ("holdout100", 0.83, 0.58),
-    ("holdout101", 0.86, 0.86),
+    ("holdout45", 0.88, 0.83),
+    ("holdout46", 0.88, 0.88),
+    ("holdout51", 0.90, 0.85),
+    ("holdout52", 0.84, 0.87),
+    ("holdout53", 0.84, 0.90),
+    ("holdout54", 0.89, 0.73),
+    ("holdout55", 0.88, 0.83),
+    ("holdout56", 0.83, 0.81),
+    ("holdout57", 0.84, 0.87),
+    ("holdout58", 0.83, 0.78),
+    ("holdout99", 0.84, 0.86),
+    ("holdout100", 0.82, 0.61),
+    ("holdout101", 0.86, 0.84),
     ("holdout102", 0.81, 0.89),
-    ("dev94", 0.85, 0.64),
-    ("dev95", 0.88, 0.90),
-    ("dev96", 0.90, 0.76),
-    ("dev97", 0.89, 0.72),
+    ("holdout111", 0.77, 0.57),
+    ("holdout112", 0.91, 0.84),
+    ("holdout113", 0.79, 0.72),
+    ("holdout114", 0.93, 0.63),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -409,9 +413,9 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 
 
 #: (precision, recall) floors of the semantic mode on the held-out sets pooled, 0.02 under
-#: what catalog 2026.11.6 with the semantic model 9 (fitted on dev..dev93) reaches there
-#: (holdout35-38, holdout43-46, holdout51-58, holdout99-102 and holdout107-110:
-#: P 0.889 / R 0.837)
+#: what analyzer 1.10.0 with the semantic model 10 (fitted on dev..dev97) reaches there
+#: (holdout35-38, holdout43-46, holdout51-58, holdout99-102 and holdout111-114:
+#: P 0.880 / R 0.839)
 SEMANTIC_FLOOR = (0.86, 0.81)
 
 
@@ -942,6 +946,18 @@ def test_a_provider_introduced_in_one_document_is_a_provider_in_the_others(
     ("name", "heading", "kinds"),
     [
         ("suppliers-we-depend-on.md", "Suppliers we depend on", {"third_party"}),
+        # a founder's supplier page may name no supplier at all ...
+        ("who-we-rely-on.md", "Who we rely on", {"third_party"}),
+        # ... and a resilience engineering standard (tiers, backups, failover, game days)
+        # is about keeping services up and recovering them, not about the risk framework
+        # alone, while an operational resilience policy stays of the risk kind
+        (
+            "resilience-engineering-standard.md",
+            "Resilience Engineering Standard",
+            {"continuity", "risk"},
+        ),
+        ("platform-reliability.md", "Platform reliability", {"continuity"}),
+        ("digital-operational-resilience-policy.md", "Policy", {"risk"}),
         ("BLJ_NNP-01_Business_Continuity_Plan.md", "Business continuity", {"continuity"}),
         ("incident-playbook.md", "Incident playbook", {"incident"}),
         ("ict-risk-and-security-policy.md", "ICT risk and security policy", {"risk", "security"}),
@@ -1024,6 +1040,37 @@ def test_the_evidence_document_kind_is_a_signal(tmp_path: Path) -> None:
     signals = dict(analysis_signals(load_documents([doc]), EntityProfile()))
     assert (signals["DORA-17-1"].kind_match, signals["DORA-17-1"].kind_other) == (1.0, 0.0)
     assert (signals["DORA-28-8"].kind_match, signals["DORA-28-8"].kind_other) == (0.0, 1.0)
+
+
+def test_the_documents_voice_is_a_signal(tmp_path: Path) -> None:
+    """A founder's page says "we restore the ledger every quarter", a policy says "the
+    Company shall": the share of passages that speak as "we" is a signal, and the shipped
+    model credits a plain statement of practice more readily where the whole document
+    speaks that way (the founder-written sets were the ones whose duties it missed)."""
+    founder = tmp_path / "backups.md"
+    founder.write_text(
+        "# Backups\n\n## 1 Nightly\n\nWe back up the ledger database every night to a "
+        "second region.\n\n## 2 Restores\n\nOur engineers restore a backup into a fresh "
+        "account every quarter and write down how long it took.\n\n## 3 Keys\n\nThe "
+        "backup keys sit in a separate account.\n",
+        encoding="utf-8",
+    )
+    policy = tmp_path / "backup-policy.md"
+    policy.write_text(
+        "# Backup policy\n\n## 1 Nightly\n\nThe ledger database shall be backed up every "
+        "night to a second region.\n\n## 2 Restores\n\nIT Operations shall restore a "
+        "backup into a separate environment every quarter.\n",
+        encoding="utf-8",
+    )
+    plain = dict(analysis_signals(load_documents([founder]), EntityProfile()))
+    formal = dict(analysis_signals(load_documents([policy]), EntityProfile()))
+    assert plain["DORA-12-1-b"].document_we_share == pytest.approx(2 / 3)
+    # the same duty, evidenced in both (the backup document's kind, all of it about ICT)
+    assert plain["DORA-12-1-b"].kind_match == formal["DORA-12-1-b"].kind_match == 1.0
+    assert formal["DORA-12-1-b"].document_ict_share == 1.0
+    assert formal["DORA-12-1-b"].document_we_share == 0.0
+    model = load_evidence_model()
+    assert model.coef[model.features.index("document_we_share")] > 0
 
 
 def test_a_passage_with_only_the_key_words_is_weak_evidence(tmp_path: Path) -> None:
