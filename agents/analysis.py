@@ -117,7 +117,7 @@ __all__ = [
 ]
 
 #: recorded in every AnalysisResults; bump when scoring changes
-ANALYZER_VERSION = "1.10.0"
+ANALYZER_VERSION = "1.10.1"
 
 AnalysisType = Literal["comprehensive", "quick"]
 
@@ -840,6 +840,18 @@ _DEFERRAL_RE = re.compile(
     r"|(?:is|are) (?:assessing|evaluating|considering|exploring|investigating) (?:whether|if)"
     r"|(?:has|have) not (?:yet )?(?:been )?(?:designated|identified for|implemented"
     r"|established|introduced|adopted|formali[sz]ed|started)"
+    # an audit finding says what is not done: "the crisis communication plan has not been
+    # tested", "a switchover has not been performed since 2022", "dependencies are not
+    # analysed", "the DR plans do not define disruption scenarios", "scenarios did not
+    # challenge the assumptions" (not "there is no ...": "there are no shared logins" is
+    # a rule kept)
+    r"|(?:has|have|had) not (?:yet )?(?:been )?(?:performed|tested|carried out|validated"
+    r"|analy[sz]ed|updated|reviewed|defined|documented|exercised|conducted|completed"
+    r"|approved|assessed)"
+    r"|(?:is|are|was|were) not (?:being )?(?:analy[sz]ed|tested|documented|defined"
+    r"|reviewed|validated|performed|updated|approved|assessed|exercised)\b"
+    r"|(?:does|do|did) not (?:define|set out|state|describe|consider|challenge|specify"
+    r"|address|reflect)"
     # "Status: Planned", "to be added at the next renewal", "was postponed to June",
     # "the ISO asked whether we should join", "intends to introduce ... from 2026", "are
     # not in the current standard terms", "documented in the register ... not repeated here"
@@ -857,7 +869,7 @@ _DEFERRAL_RE = re.compile(
     r"|(?:is|are) not (?:currently |presently |yet )?(?:required|included|needed)"
     r"|\bwill\b[^.;]{0,100}?\b(?:in|during|by|from|before|until|as of) (?:the )?(?:end of |"
     r"start of |beginning of |early |mid-?|late |first half of |second half of |h[12] |"
-    r"q[1-4] )?20\d\d"
+    r"q[1-4] |(?:\d{1,2} )?" + _MONTHS + r" )?20\d\d"
     r"|being (?:procured|tendered|implemented|rolled out|introduced|built|set up|deployed"
     r"|designed|established)|target (?:operation|go-live)"
     r"|only (?:referred to|mentioned|listed|named) here"
@@ -890,6 +902,8 @@ _NOT_DONE_MARK_RE = re.compile(
     r"|(?:^|\|)\s*not relevant\b(?!\s*/)"
     # a status marker at the start of a plan's or control table's entry: "[Planned - H2
     # 2025] Automated scanning ...", "(In progress) ...", "Planned: a public channel ..."
+    # an audit report's finding: "Finding 2 - No full switchover in tests (High)"
+    r"|^\W*(?:audit )?finding\s+\d+\s*[-\u2013:]"
     r"|(?:^|\|)\W*?[\[(]\s*(?:planned|not started|in progress|design in progress|pending|proposed"
     r"|backlog)\s*[-\u2013:,;)\]]|(?:^|\|)\W*planned\s*[:\u2013-]",
     re.IGNORECASE,

@@ -72,9 +72,9 @@ WORD_VALUE = 0.7
 WORD_MIN_SETS, WORD_MIN_ROWS = 3, 5
 #: pseudo-count pulling a requirement's rate towards the overall rate
 PRIOR_SMOOTHING = 5.0
-VERSION = "10"
+VERSION = "11"
 #: the semantic mode's model: the same fit with the semantic matcher's signals
-SEMANTIC_VERSION = "10-semantic"
+SEMANTIC_VERSION = "11-semantic"
 #: the signals the analysis observes; the model appends the requirement prior it supplies
 OBSERVED = tuple(n for n in Signals.names(semantic=False) if n != "requirement_prior")
 #: ... and with the semantic matcher

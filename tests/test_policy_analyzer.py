@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 import pytest
@@ -243,144 +244,144 @@ def test_agent_rejects_bad_inputs() -> None:
         agent.analyze_inputs({"documents": [str(ACCESS)], "profile": {"employees": "many"}})
 
 
-def _quality(folder: Path, *, semantic: bool = False):  # type: ignore[no-untyped-def]
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bench.analyzer_quality import evaluate
-
-    return evaluate(folder, semantic=semantic)
-
-
-#: (set, precision floor, recall floor): 0.02 under what analyzer 1.10.0 with evidence
-#: model 10 (fitted on dev..dev97) reaches (bench/analyzer_quality.py prints the figures),
+#: (set, precision floor, recall floor): 0.02 under what analyzer 1.10.1 with evidence
+#: model 11 (fitted on dev..dev105) reaches (bench/analyzer_quality.py prints the figures),
 #: so a regression fails CI. dev7 is mostly German; dev8, dev20, dev24, dev31, dev35,
-#: dev41, dev53, dev55, dev73, dev88 and holdout114 are Art. 16 firms; dev40, dev56,
-#: dev59, dev69, dev70, dev80, dev84, dev87, dev91, dev94, holdout100 and holdout111 are
-#: founder-written microenterprises. What the held-out sets gave when measured once with
-#: the analyzer frozen is in the bench docstring; the floors here are for the current commit.
+#: dev41, dev53, dev55, dev73, dev88 and dev101 are Art. 16 firms; dev40, dev56, dev59,
+#: dev69, dev70, dev80, dev84, dev87, dev91, dev94, dev98, dev102, holdout100 and
+#: holdout119 are founder-written microenterprises. What the held-out sets gave when
+#: measured once with the analyzer frozen is in the bench docstring; the floors here are
+#: for the current commit.
 QUALITY_FLOORS = [
-    ("dev", 0.83, 0.91),
-    ("dev2", 0.96, 0.78),
-    ("dev3", 0.86, 0.86),
-    ("dev4", 0.80, 0.77),
-    ("dev5", 0.88, 0.93),
-    ("dev6", 0.85, 0.75),
-    ("dev7", 0.80, 0.40),
+    ("dev", 0.82, 0.92),
+    ("dev2", 0.96, 0.81),
+    ("dev3", 0.87, 0.85),
+    ("dev4", 0.81, 0.77),
+    ("dev5", 0.87, 0.93),
+    ("dev6", 0.84, 0.75),
+    ("dev7", 0.79, 0.40),
     ("dev8", 0.80, 0.74),
     ("dev9", 0.88, 0.83),
     ("dev10", 0.77, 0.87),
     ("dev11", 0.70, 0.89),
-    ("dev12", 0.78, 0.78),
-    ("dev13", 0.78, 0.72),
-    ("dev14", 0.86, 0.93),
-    ("dev15", 0.83, 0.89),
-    ("dev16", 0.92, 0.82),
-    ("dev17", 0.85, 0.88),
-    ("dev18", 0.87, 0.82),
-    ("dev19", 0.88, 0.73),
+    ("dev12", 0.79, 0.79),
+    ("dev13", 0.79, 0.73),
+    ("dev14", 0.87, 0.93),
+    ("dev15", 0.84, 0.89),
+    ("dev16", 0.93, 0.82),
+    ("dev17", 0.84, 0.88),
+    ("dev18", 0.86, 0.83),
+    ("dev19", 0.88, 0.75),
     ("dev20", 0.85, 0.75),
-    ("dev21", 0.87, 0.92),
-    ("dev22", 0.87, 0.89),
+    ("dev21", 0.87, 0.91),
+    ("dev22", 0.88, 0.89),
     ("dev23", 0.81, 0.89),
-    ("dev24", 0.86, 0.71),
-    ("dev25", 0.79, 0.80),
+    ("dev24", 0.86, 0.70),
+    ("dev25", 0.79, 0.81),
     ("dev26", 0.87, 0.88),
-    ("dev27", 0.84, 0.80),
-    ("dev28", 0.93, 0.85),
-    ("dev29", 0.88, 0.84),
+    ("dev27", 0.84, 0.82),
+    ("dev28", 0.92, 0.85),
+    ("dev29", 0.90, 0.84),
     ("dev30", 0.91, 0.84),
     ("dev31", 0.74, 0.66),
-    ("dev32", 0.82, 0.76),
+    ("dev32", 0.83, 0.74),
     ("dev33", 0.86, 0.88),
-    ("dev34", 0.90, 0.77),
-    ("dev35", 0.81, 0.64),
+    ("dev34", 0.91, 0.76),
+    ("dev35", 0.84, 0.66),
     ("dev36", 0.92, 0.81),
     ("dev37", 0.87, 0.89),
-    ("dev38", 0.85, 0.78),
-    ("dev39", 0.83, 0.76),
-    ("dev40", 0.79, 0.58),
-    ("dev41", 0.77, 0.75),
-    ("dev42", 0.91, 0.84),
+    ("dev38", 0.84, 0.77),
+    ("dev39", 0.84, 0.76),
+    ("dev40", 0.79, 0.59),
+    ("dev41", 0.76, 0.74),
+    ("dev42", 0.90, 0.84),
     ("dev43", 0.85, 0.92),
-    ("dev44", 0.81, 0.79),
-    ("dev45", 0.87, 0.83),
-    ("dev46", 0.87, 0.88),
-    ("dev47", 0.92, 0.77),
-    ("dev48", 0.90, 0.86),
+    ("dev44", 0.81, 0.81),
+    ("dev45", 0.87, 0.84),
+    ("dev46", 0.86, 0.88),
+    ("dev47", 0.91, 0.79),
+    ("dev48", 0.91, 0.86),
     ("dev49", 0.82, 0.90),
     ("dev50", 0.88, 0.86),
-    ("dev51", 0.85, 0.80),
-    ("dev52", 0.83, 0.85),
-    ("dev53", 0.88, 0.78),
-    ("dev54", 0.87, 0.85),
-    ("dev55", 0.89, 0.78),
+    ("dev51", 0.84, 0.80),
+    ("dev52", 0.84, 0.84),
+    ("dev53", 0.87, 0.78),
+    ("dev54", 0.88, 0.85),
+    ("dev55", 0.89, 0.77),
     ("dev56", 0.84, 0.74),
-    ("dev57", 0.90, 0.89),
-    ("dev58", 0.90, 0.83),
-    ("dev59", 0.88, 0.85),
+    ("dev57", 0.90, 0.90),
+    ("dev58", 0.90, 0.84),
+    ("dev59", 0.89, 0.85),
     ("dev60", 0.90, 0.83),
-    ("dev61", 0.84, 0.78),
+    ("dev61", 0.83, 0.76),
     ("dev62", 0.89, 0.92),
-    ("dev63", 0.86, 0.81),
-    ("dev64", 0.84, 0.89),
+    ("dev63", 0.85, 0.80),
+    ("dev64", 0.83, 0.89),
     ("dev65", 0.87, 0.77),
     ("dev66", 0.84, 0.86),
     ("dev67", 0.90, 0.88),
-    ("dev68", 0.87, 0.87),
+    ("dev68", 0.86, 0.88),
     ("dev69", 0.88, 0.76),
-    ("dev70", 0.87, 0.81),
-    ("dev71", 0.90, 0.90),
+    ("dev70", 0.87, 0.80),
+    ("dev71", 0.89, 0.88),
     ("dev72", 0.92, 0.81),
     ("dev73", 0.74, 0.62),
     ("dev74", 0.87, 0.90),
-    ("dev75", 0.85, 0.75),
-    ("dev76", 0.85, 0.86),
-    ("dev77", 0.84, 0.80),
+    ("dev75", 0.86, 0.75),
+    ("dev76", 0.84, 0.85),
+    ("dev77", 0.83, 0.81),
     ("dev78", 0.88, 0.83),
-    ("dev79", 0.87, 0.90),
-    ("dev80", 0.89, 0.66),
+    ("dev79", 0.88, 0.89),
+    ("dev80", 0.88, 0.67),
     ("dev81", 0.82, 0.81),
-    ("dev82", 0.88, 0.78),
+    ("dev82", 0.88, 0.79),
     ("dev83", 0.92, 0.89),
-    ("dev84", 0.81, 0.67),
+    ("dev84", 0.81, 0.68),
     ("dev85", 0.87, 0.88),
     ("dev86", 0.85, 0.83),
-    ("dev87", 0.85, 0.67),
-    ("dev88", 0.81, 0.70),
+    ("dev87", 0.86, 0.68),
+    ("dev88", 0.82, 0.71),
     ("dev89", 0.89, 0.88),
-    ("dev90", 0.90, 0.91),
-    ("dev91", 0.88, 0.70),
-    ("dev92", 0.87, 0.78),
-    ("dev93", 0.85, 0.75),
-    ("dev94", 0.85, 0.74),
-    ("dev95", 0.89, 0.93),
-    ("dev96", 0.90, 0.77),
-    ("dev97", 0.89, 0.77),
-    ("holdout35", 0.84, 0.88),
-    ("holdout36", 0.81, 0.79),
-    ("holdout37", 0.85, 0.87),
-    ("holdout38", 0.85, 0.81),
+    ("dev90", 0.90, 0.90),
+    ("dev91", 0.88, 0.72),
+    ("dev92", 0.87, 0.77),
+    ("dev93", 0.86, 0.76),
+    ("dev94", 0.86, 0.75),
+    ("dev95", 0.88, 0.92),
+    ("dev96", 0.89, 0.76),
+    ("dev97", 0.88, 0.78),
+    ("dev98", 0.79, 0.61),
+    ("dev99", 0.93, 0.85),
+    ("dev100", 0.82, 0.75),
+    ("dev101", 0.95, 0.70),
+    ("dev102", 0.84, 0.69),
+    ("dev103", 0.88, 0.86),
+    ("dev104", 0.84, 0.75),
+    ("dev105", 0.77, 0.83),
+    ("holdout35", 0.85, 0.87),
+    ("holdout36", 0.81, 0.78),
+    ("holdout37", 0.86, 0.86),
+    ("holdout38", 0.87, 0.81),
     ("holdout43", 0.87, 0.86),
-    ("holdout44", 0.86, 0.81),
-    ("holdout45", 0.88, 0.83),
-    ("holdout46", 0.88, 0.88),
-    ("holdout51", 0.90, 0.85),
-    ("holdout52", 0.84, 0.87),
+    ("holdout44", 0.84, 0.81),
+    ("holdout45", 0.89, 0.82),
+    ("holdout46", 0.87, 0.88),
+    ("holdout51", 0.91, 0.85),
+    ("holdout52", 0.83, 0.88),
     ("holdout53", 0.84, 0.90),
-    ("holdout54", 0.89, 0.73),
-    ("holdout55", 0.88, 0.83),
-    ("holdout56", 0.83, 0.81),
-    ("holdout57", 0.84, 0.87),
+    ("holdout54", 0.87, 0.73),
+    ("holdout55", 0.89, 0.84),
+    ("holdout56", 0.82, 0.82),
+    ("holdout57", 0.83, 0.85),
     ("holdout58", 0.83, 0.78),
     ("holdout99", 0.84, 0.86),
     ("holdout100", 0.82, 0.61),
-    ("holdout101", 0.86, 0.84),
+    ("holdout101", 0.87, 0.84),
     ("holdout102", 0.81, 0.89),
-    ("holdout111", 0.77, 0.57),
-    ("holdout112", 0.91, 0.84),
-    ("holdout113", 0.79, 0.72),
-    ("holdout114", 0.93, 0.63),
+    ("holdout119", 0.82, 0.62),
+    ("holdout120", 0.88, 0.82),
+    ("holdout121", 0.75, 0.82),
+    ("holdout122", 0.83, 0.89),
 ]
 #: distractors with one known slip: dev12's marketing guideline has a "Spokesperson" row
 #: for a product recall, which reads like crisis communication; dev23's claims-fraud
@@ -393,11 +394,22 @@ QUALITY_FLOORS = [
 DISTRACTOR_SLIPS = {"dev12": 1, "dev23": 1, "dev92": 1}
 
 
+@functools.cache
+def _measured():  # type: ignore[no-untyped-def]
+    """Every set's figures and the held-out sets' semantic figures, measured once for the
+    floor tests below, in one worker process per core (about half the time on two)."""
+    from bench.analyzer_quality import HELD_OUT, SETS, evaluate_many
+
+    return evaluate_many([(name, False) for name in SETS] + [(name, True) for name in HELD_OUT])
+
+
+# the first of these measures every set (several minutes); the others read the figures
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize(("name", "precision", "recall"), QUALITY_FLOORS)
 def test_quality_floor(name: str, precision: float, recall: float) -> None:
-    from bench.analyzer_quality import HELD_OUT, SETS
+    from bench.analyzer_quality import HELD_OUT
 
-    quality = _quality(SETS[name])
+    quality = _measured()[name, False]
     assert quality.precision >= precision
     assert quality.recall >= recall
     # every set has a non-ICT distractor (canteen rules, code of conduct, AML, health and
@@ -419,15 +431,15 @@ def test_quality_floor(name: str, precision: float, recall: float) -> None:
 SEMANTIC_FLOOR = (0.86, 0.81)
 
 
-# 24 sets through the numpy encoder: about 6 min on an idle 2-core machine
-@pytest.mark.timeout(1500)
+# its figures come from ``_measured`` (every set at once: minutes when this runs first)
+@pytest.mark.timeout(1800)
 def test_quality_with_the_semantic_matcher_floors() -> None:
     """The semantic mode (the matcher's signals weighed by its own evidence model, fitted
     on the tuning sets) must not regress on the held-out sets. Embedding every passage is
     slow, so only they are checked."""
-    from bench.analyzer_quality import HELD_OUT, SETS, combined
+    from bench.analyzer_quality import HELD_OUT, combined
 
-    held = combined(*(_quality(SETS[n], semantic=True) for n in HELD_OUT))
+    held = combined(*(_measured()[name, True] for name in HELD_OUT))
     assert held.precision >= SEMANTIC_FLOOR[0]
     assert held.recall >= SEMANTIC_FLOOR[1]
 
@@ -815,6 +827,18 @@ _SBOM_DONE = (
         "currently a standard step of our pipeline.",
         "A bill of materials of the open-source libraries of every in-house application "
         "shall be introduced in Q3/2027 together with the new pipeline.",
+        # analyzer 1.10.1: an audit report's findings say what is not done, and the
+        # management response dates its plan to the day
+        "Finding 3 - Library tracking (Medium) Observation: the Application Security team "
+        "tracks the open-source libraries of every in-house application only at release.",
+        "The versions of the open-source libraries of every in-house application have not "
+        "been reviewed since 2024.",
+        "Known vulnerabilities of the open-source libraries of every in-house application "
+        "are not analysed every week.",
+        "The Secure Development Standard does not define how the open-source libraries of "
+        "every in-house application are tracked.",
+        "Management response: the Application Security team will track the open-source "
+        "libraries of every in-house application every week by 31 March 2027.",
     ],
 )
 def test_trials_plans_and_open_questions_are_not_evidence(tmp_path: Path, not_done: str) -> None:
