@@ -334,37 +334,32 @@ cure):
 * ``holdout102``: a Brussels health and life insurer's Solvency II-flavoured policies,
   checklist standard and swimlane procedure (0.833/0.919, semantic 0.838/0.912).
 
-Round 28 (stop 25), entity and style assigned, written while stop 25 fixed the two title
-misreadings of round 27 and measured once with that state frozen (analyzer 1.9.4 with the
-fixes, commit ``4be6afa``; catalog 2026.11.6; both models 9 fitted on dev..dev93):
-lexical **P 0.864** / R 0.727 pooled (F1 0.790), semantic mode **P 0.866** / R 0.750
-(F1 0.804); without the founder pages P 0.879 / R 0.817:
+Round 30 (stop 26), entity and style assigned, written while stop 26 folded rounds 28 and
+29 in and measured once with that stop's final analyzer (1.10.1, catalog 2026.11.6) and
+lexical model 11 (fitted on dev..dev105): lexical **P 0.845 / R 0.812** pooled (F1 0.828);
+the state it was measured on still read "there is no ..." as a gap, which a unit test
+then showed wrong ("there are no shared logins" is a rule): without it, as committed,
+P 0.844 / R 0.812, and with stop 25's analyzer 1.10.0 and models 10 P 0.847 / R 0.807.
+Recall met with a founder-written microenterprise in the round, precision just short.
+The semantic mode with the semantic model 11 (fitted with lexical model 11, measured once
+when it was done): **P 0.856 / R 0.804**, the goal met:
 
-* ``holdout111``: an eight-person Ljubljana crypto-asset service provider's founder and
-  CTO wiki pages (microenterprise), labeled densely (27-55 ids per document) (lexical
-  0.817/0.536, semantic 0.845/0.568);
-* ``holdout112``: a 700-person Copenhagen mortgage credit institution's board policies
-  and operational standards (0.925/0.876, semantic 0.925/0.882);
-* ``holdout113``: a 150-person Helsinki reinsurer: policies, a past-tense annual report to
-  the Board, a backup runbook, an audit-style control catalogue (0.799/0.799, semantic
-  0.781/0.819);
-* ``holdout114``: a 30-person Riga investment firm under the Art. 16 simplified regime,
-  terse procedures by a one-person compliance function and an outsourced IT manager
-  (0.934/0.740, semantic 0.938/0.781).
+* ``holdout119``: a six-person Vilnius account information service provider's founder
+  documents (microenterprise), the CEO writing as "I", labeled densely (28-40 ids per
+  document) (lexical 0.840/0.648, semantic 0.843/0.630);
+* ``holdout120``: a 210-person Luxembourg trading venue (MTF and OTF operator), legally
+  precise policies and standards (0.908/0.849, semantic 0.922/0.855);
+* ``holdout121``: a Dutch industry-wide pension fund (IORP) that outsources
+  administration and IT, with a board memo on its yearly DORA self-assessment
+  (0.779/0.845, semantic 0.821/0.838; the memo alone has 15 false positives);
+* ``holdout122``: a 120-person Madrid money remittance payment institution: question and
+  answer policies, RACI tables, a slide deck (0.851/0.917, semantic 0.839/0.904).
 
-Analyzer 1.10.0 then added the document's voice to the evidence model (the share of its
-passages that speak as "we"), chosen on leave-one-author-out figures before round 28 was
-looked at (founder-written sets: recall +0.037, precision -0.015; the 86 others: +-0.002),
-and models 10 were fitted on dev..dev97. On round 28 (not fitted on; looked at once
-measured): lexical P 0.865 / R 0.715, semantic mode P 0.876 / R 0.755. Lexically the
-founder pages gained (0.792/0.594) and the three formal sets lost 0.01 to 0.08 recall:
-the voice signal lifts "we" documents and lowers the others a little; models 10 without
-it gave P 0.859 / R 0.729.
-
-The 24 held-out sets pooled (rounds 9, 11, 13, 14, 25 and 28; analyzer 1.10.0, catalog
-2026.11.6, both models 10 fitted on dev..dev97): lexical **P 0.875 / R 0.828**, semantic
-mode P 0.880 / R 0.839. Round 25 alone with them: lexical P 0.859 / R 0.818 (models 9:
-P 0.860 / R 0.808; models 8, when measured: P 0.866 / R 0.803).
+The 24 held-out sets pooled (rounds 9, 11, 13, 14, 25 and 30; analyzer 1.10.1, catalog
+2026.11.6, both models 11 fitted on dev..dev105): lexical **P 0.870 / R 0.843**, semantic
+mode **P 0.876 / R 0.846**. The 20 of rounds 9 to 25 alone: lexical P 0.875 / R 0.849
+(1.10.0 with models 10: P 0.876 / R 0.850), semantic mode P 0.880 / R 0.855. Rounds 28 and 29, now dev98-105 and fitted on: P 0.886
+/ R 0.750 and P 0.857 / R 0.807.
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
 P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
