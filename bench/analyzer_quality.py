@@ -358,8 +358,8 @@ when it was done): **P 0.856 / R 0.804**, the goal met:
 The 24 held-out sets pooled (rounds 9, 11, 13, 14, 25 and 30; analyzer 1.10.1, catalog
 2026.11.6, both models 11 fitted on dev..dev105): lexical **P 0.870 / R 0.843**, semantic
 mode **P 0.876 / R 0.846**. The 20 of rounds 9 to 25 alone: lexical P 0.875 / R 0.849
-(1.10.0 with models 10: P 0.876 / R 0.850), semantic mode P 0.880 / R 0.855. Rounds 28 and 29, now dev98-105 and fitted on: P 0.886
-/ R 0.750 and P 0.857 / R 0.807.
+(1.10.0 with models 10: P 0.876 / R 0.850), semantic mode P 0.880 / R 0.855. Rounds 28
+and 29, now dev98-105 and fitted on: P 0.886 / R 0.750 and P 0.857 / R 0.807.
 
 Rounds 12 to 15 pooled, as measured: lexical P 0.845 / R 0.791, semantic mode
 P 0.847 / R 0.808 (round 15, ``holdout59`` .. ``holdout62``, is now ``dev50`` .. ``dev53``).
