@@ -900,10 +900,10 @@ _DEFERRAL_RE = re.compile(
 _NOT_DONE_MARK_RE = re.compile(
     r"\((?:reserved|draft|tbd|tbc|to be confirmed)\)|(?:^|[|:])\s*not applicable\b"
     r"|(?:^|\|)\s*not relevant\b(?!\s*/)"
-    # a status marker at the start of a plan's or control table's entry: "[Planned - H2
-    # 2025] Automated scanning ...", "(In progress) ...", "Planned: a public channel ..."
     # an audit report's finding: "Finding 2 - No full switchover in tests (High)"
     r"|^\W*(?:audit )?finding\s+\d+\s*[-\u2013:]"
+    # a status marker at the start of a plan's or control table's entry: "[Planned - H2
+    # 2025] Automated scanning ...", "(In progress) ...", "Planned: a public channel ..."
     r"|(?:^|\|)\W*?[\[(]\s*(?:planned|not started|in progress|design in progress|pending|proposed"
     r"|backlog)\s*[-\u2013:,;)\]]|(?:^|\|)\W*planned\s*[:\u2013-]",
     re.IGNORECASE,

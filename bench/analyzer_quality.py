@@ -407,6 +407,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -510,9 +511,13 @@ def evaluate(eval_dir: Path = EVAL_DIR, *, semantic: bool = False) -> Quality:
 
 #: one run of the bench: a set's name and whether the semantic mode is measured
 Job = tuple[str, bool]
-#: the BLAS libraries numpy may load each start a thread per core; in worker processes
-#: that already share the cores out, extra threads only contend
-_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _one_blas_thread() -> None:
+    """Worker start-up: numpy's BLAS starts a thread per core, and in worker processes
+    that already share the cores out, extra threads only contend. (Importing this module
+    has loaded numpy, so the limit reaches its BLAS.)"""
+    threadpool_limits(1)
 
 
 def _evaluate_job(job: Job) -> Quality:
@@ -532,17 +537,9 @@ def evaluate_many(jobs: Sequence[Job], workers: int | None = None) -> dict[Job, 
     if workers <= 1:
         return {job: _evaluate_job(job) for job in jobs}
     ordered = sorted(jobs, key=lambda job: not job[1])
-    saved = {key: os.environ.get(key) for key in _ONE_THREAD}
-    os.environ.update(dict.fromkeys(_ONE_THREAD, "1"))  # inherited by the spawned workers
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = dict(zip(ordered, pool.map(_evaluate_job, ordered), strict=True))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, spawn, initializer=_one_blas_thread) as pool:
+        results = dict(zip(ordered, pool.map(_evaluate_job, ordered), strict=True))
     return {job: results[job] for job in jobs}
 
 
